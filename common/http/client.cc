@@ -1,0 +1,185 @@
+#include "common/http/client.h"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <future>
+#include <optional>
+
+namespace outrigger::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+
+class ClientPool::Connection : public std::enable_shared_from_this<ClientPool::Connection> {
+ public:
+  explicit Connection(asio::io_context& ioc)
+      : resolver_(asio::make_strand(ioc)), stream_(resolver_.get_executor()) {}
+
+  bool reused = false;
+
+  void connect(const std::string& host, uint16_t port, std::chrono::milliseconds timeout,
+               std::function<void(beast::error_code)> done) {
+    auto self = shared_from_this();
+    beast::error_code ec;
+    auto addr = asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
+    stream_.expires_after(timeout);
+    if (!ec) {
+      stream_.async_connect(tcp::endpoint(addr, port), [self, done](beast::error_code ec) {
+        if (!ec) self->stream_.socket().set_option(tcp::no_delay(true), ec);
+        done(ec);
+      });
+      return;
+    }
+    resolver_.async_resolve(host, std::to_string(port),
+                            [self, done](beast::error_code ec, tcp::resolver::results_type r) {
+                              if (ec) return done(ec);
+                              self->stream_.async_connect(
+                                  r, [self, done](beast::error_code ec, const tcp::endpoint&) {
+                                    if (!ec)
+                                      self->stream_.socket().set_option(tcp::no_delay(true), ec);
+                                    done(ec);
+                                  });
+                            });
+  }
+
+  // done(ec, got_bytes, response)
+  void exchange(std::shared_ptr<Request> req, std::chrono::milliseconds timeout, uint64_t max_body,
+                std::function<void(beast::error_code, bool, Response&&)> done) {
+    auto self = shared_from_this();
+    asio::dispatch(stream_.get_executor(), [self, req, timeout, max_body, done] {
+      self->stream_.expires_after(timeout);
+      bhttp::async_write(self->stream_, *req,
+                         [self, req, max_body, done](beast::error_code ec, std::size_t) {
+                           if (ec) return done(ec, false, Response{});
+                           self->parser_.emplace();
+                           self->parser_->body_limit(max_body);
+                           bhttp::async_read(self->stream_, self->buffer_, *self->parser_,
+                                             [self, done](beast::error_code ec, std::size_t n) {
+                                               self->stream_.expires_never();
+                                               if (ec) return done(ec, n > 0, Response{});
+                                               done(ec, true, self->parser_->release());
+                                             });
+                         });
+    });
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().close(ec);
+  }
+
+ private:
+  tcp::resolver resolver_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::response_parser<bhttp::string_body>> parser_;
+};
+
+std::shared_ptr<ClientPool> ClientPool::create(asio::io_context& ioc, ClientOptions options) {
+  return std::shared_ptr<ClientPool>(new ClientPool(ioc, options));
+}
+
+ClientPool::ClientPool(asio::io_context& ioc, ClientOptions options)
+    : ioc_(ioc), options_(options) {}
+
+std::shared_ptr<ClientPool::Connection> ClientPool::takeIdle(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = idle_.find(key);
+  if (it == idle_.end() || it->second.empty()) return nullptr;
+  auto conn = std::move(it->second.back());
+  it->second.pop_back();
+  return conn;
+}
+
+void ClientPool::giveBack(const std::string& key, std::shared_ptr<Connection> conn) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto& list = idle_[key];
+  if (list.size() >= options_.max_idle_per_host) {
+    conn->close();
+    return;
+  }
+  conn->reused = true;
+  list.push_back(std::move(conn));
+}
+
+size_t ClientPool::idleCountForTest() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  size_t n = 0;
+  for (const auto& [k, v] : idle_) n += v.size();
+  return n;
+}
+
+void ClientPool::send(const std::string& host, uint16_t port, Request req, ResponseCallback done,
+                      std::chrono::milliseconds timeout) {
+  if (timeout.count() <= 0) timeout = options_.request_timeout;
+  req.version(11);
+  if (req.find(bhttp::field::host) == req.end()) req.set(bhttp::field::host, host);
+  req.keep_alive(true);
+  req.prepare_payload();
+  attempt(host, port, std::make_shared<Request>(std::move(req)), std::move(done), timeout, true);
+}
+
+void ClientPool::attempt(const std::string& host, uint16_t port, std::shared_ptr<Request> req,
+                         ResponseCallback done, std::chrono::milliseconds timeout,
+                         bool allow_retry) {
+  std::string key = host + ":" + std::to_string(port);
+  auto self = shared_from_this();
+  auto conn = takeIdle(key);
+  auto run = [self, key, host, port, req, done, timeout,
+              allow_retry](std::shared_ptr<Connection> c) {
+    c->exchange(req, timeout, self->options_.max_response_bytes,
+                [self, key, host, port, req, done, timeout, allow_retry, c](
+                    beast::error_code ec, bool got_bytes, Response&& res) {
+                  if (ec) {
+                    c->close();
+                    if (c->reused && !got_bytes && allow_retry && ec != beast::error::timeout) {
+                      // The peer closed an idle keep-alive connection: retry once, fresh.
+                      return self->attempt(host, port, req, done, timeout, false);
+                    }
+                    if (ec == beast::error::timeout) {
+                      return done(deadlineExceededError("timed out waiting for " + key));
+                    }
+                    return done(unavailableError("request to " + key + " failed: " + ec.message()));
+                  }
+                  if (res.keep_alive()) {
+                    self->giveBack(key, c);
+                  } else {
+                    c->close();
+                  }
+                  done(std::move(res));
+                });
+  };
+  if (conn) return run(conn);
+  conn = std::make_shared<Connection>(ioc_);
+  conn->connect(host, port, options_.connect_timeout, [conn, run, done, key](beast::error_code ec) {
+    if (ec) return done(unavailableError("cannot connect to " + key + ": " + ec.message()));
+    run(conn);
+  });
+}
+
+StatusOr<Response> ClientPool::sendSync(const std::string& host, uint16_t port, Request req) {
+  auto promise = std::make_shared<std::promise<StatusOr<Response>>>();
+  auto future = promise->get_future();
+  send(host, port, std::move(req),
+       [promise](StatusOr<Response> r) { promise->set_value(std::move(r)); });
+  return future.get();
+}
+
+bool canConnect(const std::string& host, uint16_t port, std::chrono::milliseconds timeout) {
+  asio::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  beast::error_code ec;
+  auto addr = asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
+  if (ec) return false;
+  bool ok = false;
+  stream.expires_after(timeout);
+  stream.async_connect(tcp::endpoint(addr, port), [&](beast::error_code e) { ok = !e; });
+  ioc.run();
+  stream.socket().close(ec);
+  return ok;
+}
+
+}  // namespace outrigger::http

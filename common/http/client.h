@@ -1,0 +1,62 @@
+#pragma once
+
+// An asynchronous HTTP/1.1 client on Boost.Beast with a pool of keep-alive connections per
+// host:port. Used for the app channel and for sidecar-to-sidecar calls.
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/http/types.h"
+#include "common/status/status.h"
+
+namespace outrigger::http {
+
+struct ClientOptions {
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds request_timeout{60000};
+  uint64_t max_response_bytes = 64 * 1024 * 1024;
+  size_t max_idle_per_host = 64;
+};
+
+using ResponseCallback = std::function<void(StatusOr<Response>)>;
+
+class ClientPool : public std::enable_shared_from_this<ClientPool> {
+ public:
+  static std::shared_ptr<ClientPool> create(boost::asio::io_context& ioc, ClientOptions options);
+
+  // Sends req to host:port; calls done exactly once. A request that fails on a reused idle
+  // connection before any response byte arrived is retried once on a fresh connection.
+  void send(const std::string& host, uint16_t port, Request req, ResponseCallback done,
+            std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
+
+  // Blocking helper for tests and control paths (not for I/O threads of the same io_context).
+  StatusOr<Response> sendSync(const std::string& host, uint16_t port, Request req);
+
+  size_t idleCountForTest() const;
+
+  class Connection;
+
+ private:
+  ClientPool(boost::asio::io_context& ioc, ClientOptions options);
+  std::shared_ptr<Connection> takeIdle(const std::string& key);
+  void giveBack(const std::string& key, std::shared_ptr<Connection> conn);
+  void attempt(const std::string& host, uint16_t port, std::shared_ptr<Request> req,
+               ResponseCallback done, std::chrono::milliseconds timeout, bool allow_retry);
+
+  boost::asio::io_context& ioc_;
+  ClientOptions options_;
+  mutable std::mutex mutex_;
+  std::map<std::string, std::vector<std::shared_ptr<Connection>>> idle_;
+};
+
+// Returns true when something accepts TCP connections on host:port.
+bool canConnect(const std::string& host, uint16_t port, std::chrono::milliseconds timeout);
+
+}  // namespace outrigger::http

@@ -1,0 +1,57 @@
+#pragma once
+
+// An HTTP/1.1 server on Boost.Beast: keep-alive, bounded headers and body, idle timeouts, and a
+// count of requests in flight so shutdown can drain them.
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/http/types.h"
+#include "common/status/status.h"
+
+namespace outrigger::http {
+
+struct ServerOptions {
+  std::vector<std::string> addresses = {"0.0.0.0"};
+  uint16_t port = 0;  // 0 picks a free port; port() tells which
+  uint64_t max_body_bytes = 4 * 1024 * 1024;
+  uint32_t max_header_bytes = 16 * 1024;
+  std::chrono::seconds header_timeout{10};
+  std::chrono::seconds idle_timeout{60};
+};
+
+class Server {
+ public:
+  Server(boost::asio::io_context& ioc, ServerOptions options, Handler handler);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds every address and starts accepting.
+  Status start();
+  // Stops accepting new connections; requests already read still complete.
+  void stopAccepting();
+  uint16_t port() const { return bound_port_; }
+  int inFlight() const { return state_->in_flight.load(); }
+
+  struct SharedState {
+    std::atomic<int> in_flight{0};
+    std::atomic<bool> closing{false};
+  };
+
+ private:
+  class Listener;
+  boost::asio::io_context& ioc_;
+  std::shared_ptr<const ServerOptions> options_;
+  std::shared_ptr<Handler> handler_;
+  std::shared_ptr<SharedState> state_;
+  std::vector<std::shared_ptr<Listener>> listeners_;
+  uint16_t bound_port_ = 0;
+};
+
+}  // namespace outrigger::http

@@ -1,0 +1,129 @@
+// GET /v1.0/metadata and PUT /v1.0/metadata/{key}.
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "sidecar/api/http/endpoints.h"
+#include "sidecar/api/http/respond.h"
+#include "sidecar/options.h"
+
+namespace outrigger::sidecar::api::http {
+
+namespace bhttp = outrigger::http::bhttp;
+
+namespace {
+
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void writeString(JsonWriter& w, const std::string& s) { w.String(s.data(), s.size()); }
+
+template <typename Instances>
+void writeComponents(JsonWriter& w, const Instances& instances) {
+  for (const auto& inst : instances) {
+    w.StartObject();
+    w.Key("name");
+    writeString(w, inst->spec.name);
+    w.Key("type");
+    writeString(w, inst->spec.type);
+    w.Key("version");
+    writeString(w, inst->spec.version);
+    if (!inst->capabilities.empty()) {
+      w.Key("capabilities");
+      w.StartArray();
+      for (const auto& c : inst->capabilities) writeString(w, c);
+      w.EndArray();
+    }
+    w.EndObject();
+  }
+}
+
+std::string renderMetadata(runtime::Context& ctx) {
+  const Options& o = ctx.options;
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  w.StartObject();
+  w.Key("id");
+  writeString(w, o.app_id);
+  w.Key("runtimeVersion");
+  w.String(kRuntimeVersion);
+  w.Key("enabledFeatures");
+  w.StartArray();
+  w.EndArray();
+  w.Key("actors");
+  w.StartArray();
+  w.EndArray();
+  w.Key("components");
+  w.StartArray();
+  writeComponents(w, ctx.compstore.state.all());
+  writeComponents(w, ctx.compstore.secretstores.all());
+  w.EndArray();
+  w.Key("extended");
+  w.StartObject();
+  {
+    std::lock_guard<std::mutex> lock(ctx.extended_mutex);
+    for (const auto& [k, v] : ctx.extended_metadata) {
+      writeString(w, k);
+      writeString(w, v);
+    }
+  }
+  w.Key("daprRuntimeVersion");
+  w.String(kRuntimeVersion);
+  w.EndObject();
+  w.Key("subscriptions");
+  w.StartArray();
+  w.EndArray();
+  w.Key("httpEndpoints");
+  w.StartArray();
+  w.EndArray();
+  if (o.app_port > 0) {
+    w.Key("appConnectionProperties");
+    w.StartObject();
+    w.Key("port");
+    w.Int(o.app_port);
+    w.Key("protocol");
+    writeString(w, o.app_protocol);
+    w.Key("channelAddress");
+    writeString(w, o.app_channel_address);
+    if (o.app_max_concurrency > 0) {
+      w.Key("maxConcurrency");
+      w.Int(o.app_max_concurrency);
+    }
+    w.EndObject();
+  }
+  w.Key("actorRuntime");
+  w.StartObject();
+  w.Key("runtimeStatus");
+  w.String("DISABLED");
+  w.Key("hostReady");
+  w.Bool(false);
+  w.EndObject();
+  w.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+}  // namespace
+
+void addMetadataEndpoints(outrigger::http::Router& router, Apis& apis) {
+  Apis* a = &apis;
+  router.add({bhttp::verb::get}, "/v1.0/metadata",
+             [a](Request&&, RouteParams&&, Responder respond) {
+               respond(jsonResponse(200, renderMetadata(*a->context)));
+             });
+  router.add({bhttp::verb::put}, "/v1.0/metadata/{key}",
+             [a](Request&& req, RouteParams&& params, Responder respond) {
+               std::string key(params.get("key"));
+               {
+                 std::lock_guard<std::mutex> lock(a->context->extended_mutex);
+                 // Bounded: a caller cannot grow the sidecar's memory without limit.
+                 if (a->context->extended_metadata.size() >= 1000 &&
+                     !a->context->extended_metadata.count(key)) {
+                   return respond(errorResponse(400, "ERR_BAD_REQUEST",
+                                                "too many extended metadata keys (max 1000)"));
+                 }
+                 a->context->extended_metadata[key] = req.body();
+               }
+               respond(emptyResponse(204));
+             });
+}
+
+}  // namespace outrigger::sidecar::api::http

@@ -1,0 +1,54 @@
+#include "sidecar/api/http/respond.h"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+namespace outrigger::sidecar::api::http {
+
+namespace bhttp = outrigger::http::bhttp;
+
+Response errorResponse(unsigned http_status, std::string_view error_code,
+                       std::string_view message) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  w.StartObject();
+  w.Key("errorCode");
+  w.String(error_code.data(), error_code.size());
+  w.Key("message");
+  w.String(message.data(), message.size());
+  w.EndObject();
+  return outrigger::http::makeResponse(
+      http_status, std::string(buffer.GetString(), buffer.GetSize()), "application/json");
+}
+
+Response errorResponse(const Status& status) {
+  std::string code = status.errorCode().empty() ? "ERROR" : status.errorCode();
+  return errorResponse(httpStatusFor(status), code, status.message());
+}
+
+Response jsonResponse(unsigned http_status, std::string body) {
+  return outrigger::http::makeResponse(http_status, std::move(body), "application/json");
+}
+
+Response emptyResponse(unsigned http_status) { return outrigger::http::makeResponse(http_status); }
+
+std::map<std::string, std::string> queryMetadata(std::string_view target) {
+  std::string_view path, query;
+  outrigger::http::splitTarget(target, &path, &query);
+  std::map<std::string, std::string> out;
+  for (auto& [k, v] : outrigger::http::parseQuery(query)) {
+    if (k.rfind("metadata.", 0) == 0 && k.size() > 9) out.emplace(k.substr(9), v);  // first wins
+  }
+  return out;
+}
+
+std::string queryValue(std::string_view target, std::string_view name) {
+  std::string_view path, query;
+  outrigger::http::splitTarget(target, &path, &query);
+  for (auto& [k, v] : outrigger::http::parseQuery(query)) {
+    if (k == name) return v;
+  }
+  return {};
+}
+
+}  // namespace outrigger::sidecar::api::http

@@ -1,0 +1,60 @@
+#include "sidecar/api/universal/secrets.h"
+
+namespace outrigger::sidecar::api::universal {
+
+StatusOr<std::shared_ptr<const runtime::SecretStoreInstance>> SecretsApi::find(
+    const std::string& name) const {
+  if (context_.compstore.secretstores.size() == 0) {
+    return failedPreconditionError("secret store is not configured")
+        .withErrorCode("ERR_SECRET_STORES_NOT_CONFIGURED", 500);
+  }
+  auto s = context_.compstore.secretstores.get(name);
+  // Dapr answers 401 here (its docs say 400); the code is what clients see.
+  if (!s) {
+    return notFoundError("failed finding secret store with key " + name)
+        .withErrorCode("ERR_SECRET_STORE_NOT_FOUND", 401);
+  }
+  return s;
+}
+
+void SecretsApi::get(const std::string& store, const std::string& key,
+                     std::map<std::string, std::string> metadata, Callback<SecretMap> done) {
+  auto s = find(store);
+  if (!s.ok()) return done(s.status());
+  auto inst = *s;
+  runOnComponent<StatusOr<SecretMap>>(
+      inst->executor,
+      [inst, key, metadata = std::move(metadata)]() -> StatusOr<SecretMap> {
+        auto r = inst->component->get(key, metadata);
+        if (!r.ok()) {
+          if (r.status().code() == StatusCode::kNotFound) return SecretMap{};
+          return Status(r.status().code(), "failed getting secret with key " + key +
+                                               " from secret store " + inst->spec.name + ": " +
+                                               r.status().message())
+              .withErrorCode("ERR_SECRET_GET", 500);
+        }
+        return *r;
+      },
+      std::move(done));
+}
+
+void SecretsApi::bulk(const std::string& store, std::map<std::string, std::string> metadata,
+                      Callback<BulkSecrets> done) {
+  auto s = find(store);
+  if (!s.ok()) return done(s.status());
+  auto inst = *s;
+  runOnComponent<StatusOr<BulkSecrets>>(
+      inst->executor,
+      [inst, metadata = std::move(metadata)]() -> StatusOr<BulkSecrets> {
+        auto r = inst->component->bulkGet(metadata);
+        if (!r.ok()) {
+          return Status(r.status().code(), "failed getting secrets from secret store " +
+                                               inst->spec.name + ": " + r.status().message())
+              .withErrorCode("ERR_SECRET_GET", 500);
+        }
+        return *r;
+      },
+      std::move(done));
+}
+
+}  // namespace outrigger::sidecar::api::universal

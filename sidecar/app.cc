@@ -1,0 +1,272 @@
+#include "sidecar/app.h"
+
+#include <malloc.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+#include "common/http/client.h"
+#include "common/http/server.h"
+#include "common/logging/log.h"
+#include "common/metrics/metrics.h"
+#include "sidecar/api/http/api_server.h"
+#include "sidecar/api/http/respond.h"
+#include "sidecar/api/universal/invoke.h"
+#include "sidecar/api/universal/secrets.h"
+#include "sidecar/api/universal/state.h"
+#include "sidecar/options.h"
+#include "sidecar/runtime/processor.h"
+#include "sidecar/runtime/registry.h"
+#include "sidecar/runtime/resources.h"
+
+namespace outrigger::sidecar {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::vector<std::string> listenAddresses(const Options& o) {
+  if (!o.listen_addresses.empty()) return o.listen_addresses;
+  return {"0.0.0.0"};
+}
+
+// Waits for the app to accept TCP connections, as daprd does before reporting it connected:
+// 500 ms dial timeout, 100 ms between attempts, until shutdown.
+void waitForApp(runtime::Context& ctx) {
+  const auto& o = ctx.options;
+  LOG_INFO << "waiting for the app on " << o.app_channel_address << ":" << o.app_port;
+  while (!ctx.shutting_down) {
+    if (outrigger::http::canConnect(o.app_channel_address, static_cast<uint16_t>(o.app_port),
+                                    500ms)) {
+      ctx.app_connected = true;
+      LOG_INFO << "app is listening on port " << o.app_port;
+      return;
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  // Few arenas: the sidecar is I/O bound, and every arena costs resident memory.
+  mallopt(M_ARENA_MAX, 2);
+  auto start_time = std::chrono::steady_clock::now();
+
+  auto parsed = parseOptions(argc, argv);
+  if (!parsed.ok()) {
+    std::cerr << "outriggerd: " << parsed.status().message() << std::endl;
+    return 1;
+  }
+  if (parsed->print_help) {
+    std::cout << parsed->help_text;
+    return 0;
+  }
+  if (parsed->print_version) {
+    std::cout << kRuntimeVersion << std::endl;
+    return 0;
+  }
+
+  runtime::Context ctx;
+  ctx.options = std::move(*parsed);
+  const Options& o = ctx.options;
+  if (const char* ns = std::getenv("NAMESPACE")) ctx.namespace_name = ns;
+  logging::Level level;
+  logging::parseLevel(o.log_level, &level);
+  logging::setLevel(level);
+  logging::setJson(o.log_as_json);
+  logging::setScope("outriggerd");
+  logging::setAppId(o.app_id);
+  LOG_INFO << "starting outriggerd " << kRuntimeVersion << " (mode " << o.mode << ", app id '"
+           << o.app_id << "')";
+  if (o.mode == "kubernetes" && o.control_plane_address.empty()) {
+    LOG_WARN << "kubernetes mode without --control-plane-address: using --resources-path only";
+  }
+
+  // Components.
+  auto resources = runtime::loadResources(o.resources_paths, o.app_id, ctx.namespace_name);
+  if (!resources.ok()) {
+    LOG_ERROR << "failed to load resources: " << resources.status().message();
+    return 1;
+  }
+  runtime::ProcessorOptions popts;
+  popts.app_id = o.app_id;
+  popts.namespace_name = ctx.namespace_name;
+  runtime::Processor processor(runtime::builtinRegistry(), ctx.compstore, popts);
+  Status st = processor.initAll(resources->components);
+  if (!st.ok()) {
+    LOG_ERROR << "failed to init components: " << st.message();
+    processor.closeAll();
+    return 1;
+  }
+  ctx.failed_components = processor.failed();
+
+  asio::io_context ioc;
+  auto work = asio::make_work_guard(ioc);
+  auto pool = outrigger::http::ClientPool::create(ioc, outrigger::http::ClientOptions{});
+  std::shared_ptr<invoke::AppChannel> app_channel;
+  if (o.app_port > 0) {
+    invoke::AppChannelOptions aopts;
+    aopts.host = o.app_channel_address;
+    aopts.port = static_cast<uint16_t>(o.app_port);
+    aopts.max_concurrency = o.app_max_concurrency;
+    if (const char* token = std::getenv("APP_API_TOKEN")) aopts.app_token = token;
+    app_channel = std::make_shared<invoke::AppChannel>(pool, aopts);
+  }
+  auto resolver = std::make_shared<invoke::NameResolver>(invoke::NameResolver::defaultDirectory());
+
+  api::universal::StateApi state_api(ctx);
+  api::universal::SecretsApi secrets_api(ctx);
+  api::universal::InvokeApi invoke_api(ctx, pool, app_channel, resolver);
+
+  std::function<void()> shutdown;
+  api::http::Apis apis;
+  apis.context = &ctx;
+  apis.state = &state_api;
+  apis.secrets = &secrets_api;
+  apis.invoke = &invoke_api;
+  apis.request_shutdown = [&] { asio::post(ioc, [&] { shutdown(); }); };
+
+  auto registry = o.enable_metrics ? std::make_shared<prometheus::Registry>() : nullptr;
+  api::http::ApiServer api(apis, registry);
+
+  outrigger::http::ServerOptions sopts;
+  sopts.addresses = listenAddresses(o);
+  sopts.port = static_cast<uint16_t>(o.dapr_http_port);
+  sopts.max_body_bytes = o.max_body_bytes;
+  sopts.max_header_bytes = static_cast<uint32_t>(std::max<uint64_t>(o.read_buffer_bytes, 4096) * 4);
+  outrigger::http::Server http_server(ioc, sopts, api.handler());
+  if (Status s = http_server.start(); !s.ok()) {
+    LOG_ERROR << "failed to start the HTTP API server: " << s.message();
+    return 1;
+  }
+  LOG_INFO << "HTTP API listening on port " << http_server.port();
+
+  std::unique_ptr<outrigger::http::Server> public_server;
+  if (o.dapr_public_port > 0) {
+    outrigger::http::ServerOptions p = sopts;
+    p.addresses = {"0.0.0.0"};
+    p.port = static_cast<uint16_t>(o.dapr_public_port);
+    public_server = std::make_unique<outrigger::http::Server>(ioc, p, api.publicHandler());
+    if (Status s = public_server->start(); !s.ok()) {
+      LOG_ERROR << "failed to start the public server: " << s.message();
+      return 1;
+    }
+  }
+
+  // Sidecar-to-sidecar calls arrive here and go to the local app.
+  outrigger::http::ServerOptions iopts = sopts;
+  iopts.port = static_cast<uint16_t>(o.dapr_internal_grpc_port);
+  auto internal_handler = [&invoke_api](outrigger::http::Request&& req,
+                                        outrigger::http::Responder respond) {
+    invoke_api.invokeLocal(std::move(req), [respond](StatusOr<outrigger::http::Response> res) {
+      if (!res.ok()) return respond(api::http::errorResponse(res.status()));
+      respond(std::move(*res));
+    });
+  };
+  auto internal_server = std::make_unique<outrigger::http::Server>(ioc, iopts, internal_handler);
+  if (Status s = internal_server->start(); !s.ok()) {
+    // The derived standalone port may be taken (two sidecars of one app): any free port will
+    // do, since name resolution publishes the real one.
+    LOG_WARN << "internal port " << iopts.port << " unavailable (" << s.message()
+             << "); using a free port";
+    iopts.port = 0;
+    internal_server = std::make_unique<outrigger::http::Server>(ioc, iopts, internal_handler);
+    if (Status s2 = internal_server->start(); !s2.ok()) {
+      LOG_ERROR << "failed to start the internal server: " << s2.message();
+      return 1;
+    }
+  }
+
+  std::unique_ptr<outrigger::http::Server> metrics_server;
+  if (registry) {
+    outrigger::http::ServerOptions mopts;
+    mopts.addresses = {o.metrics_listen_address};
+    mopts.port = static_cast<uint16_t>(o.metrics_port);
+    metrics_server = std::make_unique<outrigger::http::Server>(
+        ioc, mopts, [registry](outrigger::http::Request&& req, outrigger::http::Responder respond) {
+          respond(outrigger::http::makeResponse(200, metrics::renderText(*registry),
+                                                "text/plain; version=0.0.4; charset=utf-8"));
+        });
+    if (Status s = metrics_server->start(); !s.ok()) {
+      LOG_ERROR << "failed to start the metrics server: " << s.message();
+      return 1;
+    }
+    LOG_INFO << "metrics listening on port " << metrics_server->port();
+  }
+
+  if (!o.app_id.empty()) {
+    std::string host = "127.0.0.1";
+    if (const char* h = std::getenv("DAPR_HOST_IP")) host = h;
+    if (Status s =
+            resolver->registerSelf(o.app_id, {host, internal_server->port()}, http_server.port());
+        !s.ok()) {
+      LOG_WARN << "name resolution: " << s.message();
+    }
+  }
+  ctx.outbound_ready = true;
+
+  std::thread app_waiter;
+  if (o.app_port > 0) {
+    app_waiter = std::thread([&ctx] { waitForApp(ctx); });
+  } else {
+    ctx.app_connected = true;
+  }
+
+  // Graceful shutdown: stop accepting, let in-flight requests finish within the window.
+  asio::steady_timer drain_timer(ioc);
+  auto drain_deadline = std::make_shared<std::chrono::steady_clock::time_point>();
+  std::function<void()> drain = [&] {
+    int in_flight = http_server.inFlight() + internal_server->inFlight();
+    if (in_flight == 0 || std::chrono::steady_clock::now() >= *drain_deadline) {
+      if (in_flight > 0)
+        LOG_WARN << in_flight << " requests still in flight at the end of the shutdown window";
+      work.reset();
+      ioc.stop();
+      return;
+    }
+    drain_timer.expires_after(20ms);
+    drain_timer.async_wait([&](const boost::system::error_code&) { drain(); });
+  };
+  shutdown = [&] {
+    if (ctx.shutting_down.exchange(true)) return;
+    LOG_INFO << "shutting down (graceful window " << o.graceful_shutdown_seconds << "s)";
+    resolver->unregisterSelf();
+    http_server.stopAccepting();
+    internal_server->stopAccepting();
+    if (public_server) public_server->stopAccepting();
+    if (metrics_server) metrics_server->stopAccepting();
+    *drain_deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(o.graceful_shutdown_seconds);
+    drain();
+  };
+  asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (!ec) shutdown();
+  });
+
+  auto ready_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - start_time)
+                      .count();
+  LOG_INFO << "outriggerd initialized in " << ready_ms << " ms";
+
+  unsigned threads = std::max(1u, std::min(2u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> io_threads;
+  for (unsigned i = 1; i < threads; ++i) io_threads.emplace_back([&ioc] { ioc.run(); });
+  ioc.run();
+  for (auto& t : io_threads) t.join();
+
+  ctx.shutting_down = true;
+  if (app_waiter.joinable()) app_waiter.join();
+  processor.closeAll();
+  LOG_INFO << "outriggerd stopped";
+  return 0;
+}
+
+}  // namespace outrigger::sidecar

@@ -1,0 +1,98 @@
+#include "sidecar/components/state/in_memory/in_memory_state_store.h"
+
+namespace outrigger::sidecar::components::state::in_memory {
+
+Status InMemoryStateStore::init(const runtime::Properties&) { return okStatus(); }
+
+std::vector<std::string> InMemoryStateStore::features() const {
+  return {kFeatureETag, kFeatureTransactional, kFeatureTTL};
+}
+
+const InMemoryStateStore::Item* InMemoryStateStore::live(const std::string& key,
+                                                         Clock::time_point now) const {
+  auto it = items_.find(key);
+  if (it == items_.end()) return nullptr;
+  if (it->second.expires && *it->second.expires <= now) return nullptr;
+  return &it->second;
+}
+
+StatusOr<GetResponse> InMemoryStateStore::get(const GetRequest& request) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  GetResponse res;
+  const Item* item = live(request.key, Clock::now());
+  if (!item) return res;
+  res.found = true;
+  res.data = item->value;
+  res.etag = std::to_string(item->version);
+  return res;
+}
+
+Status InMemoryStateStore::checkSet(const SetRequest& request, Clock::time_point now) const {
+  const Item* item = live(request.key, now);
+  if (request.etag) {
+    if (!item || std::to_string(item->version) != *request.etag) return etagMismatch(request.key);
+  } else if (request.concurrency == Concurrency::kFirstWrite && item) {
+    return etagMismatch(request.key);
+  }
+  return okStatus();
+}
+
+Status InMemoryStateStore::checkDelete(const DeleteRequest& request, Clock::time_point now) const {
+  if (!request.etag) return okStatus();
+  const Item* item = live(request.key, now);
+  if (!item || std::to_string(item->version) != *request.etag) return etagMismatch(request.key);
+  return okStatus();
+}
+
+void InMemoryStateStore::applySet(const SetRequest& request, Clock::time_point now) {
+  Item& item = items_[request.key];
+  item.value = request.value;
+  item.version = next_version_++;
+  item.expires.reset();
+  if (request.ttl_seconds && *request.ttl_seconds > 0) {
+    item.expires = now + std::chrono::seconds(*request.ttl_seconds);
+  }
+}
+
+Status InMemoryStateStore::set(const SetRequest& request) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto now = Clock::now();
+  RETURN_IF_ERROR(checkSet(request, now));
+  applySet(request, now);
+  return okStatus();
+}
+
+Status InMemoryStateStore::del(const DeleteRequest& request) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  RETURN_IF_ERROR(checkDelete(request, Clock::now()));
+  items_.erase(request.key);
+  return okStatus();
+}
+
+Status InMemoryStateStore::multi(const std::vector<Operation>& operations, const RequestMetadata&) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto now = Clock::now();
+  // Check everything first so the transaction applies all or nothing.
+  for (const auto& op : operations) {
+    RETURN_IF_ERROR(op.kind == Operation::Kind::kUpsert ? checkSet(op.set, now)
+                                                        : checkDelete(op.del, now));
+  }
+  for (const auto& op : operations) {
+    if (op.kind == Operation::Kind::kUpsert) {
+      applySet(op.set, now);
+    } else {
+      items_.erase(op.del.key);
+    }
+  }
+  return okStatus();
+}
+
+void registerComponent(runtime::Registry& registry) {
+  runtime::ComponentFactory<Store> factory;
+  factory.type = "state.in-memory";
+  factory.blocking = false;
+  factory.create = [] { return std::make_unique<InMemoryStateStore>(); };
+  (void)registry.state.add(std::move(factory));
+}
+
+}  // namespace outrigger::sidecar::components::state::in_memory

@@ -1,0 +1,252 @@
+#include "sidecar/options.h"
+
+#include <boost/program_options.hpp>
+#include <cstdlib>
+#include <sstream>
+
+#include "common/logging/log.h"
+#include "sidecar/runtime/metadata.h"
+
+namespace outrigger::sidecar {
+
+namespace po = boost::program_options;
+
+namespace {
+
+std::vector<std::string> splitCsv(const std::vector<std::string>& values) {
+  std::vector<std::string> out;
+  for (const auto& v : values) {
+    std::stringstream ss(v);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+      if (!item.empty()) out.push_back(item);
+    }
+  }
+  return out;
+}
+
+Status parseBoolFlag(const po::variables_map& vm, const char* name, bool* out) {
+  if (!vm.count(name)) return okStatus();
+  if (!runtime::parseBool(vm[name].as<std::string>(), out)) {
+    return invalidArgumentError(std::string("invalid value '") + vm[name].as<std::string>() +
+                                "' for flag --" + name + ": expected true or false");
+  }
+  return okStatus();
+}
+
+Status checkPort(const char* name, int port, bool allow_zero) {
+  if (port < (allow_zero ? 0 : 1) || port > 65535) {
+    return invalidArgumentError(std::string("invalid value '") + std::to_string(port) +
+                                "' for flag --" + name + ": expected a port from 1 to 65535");
+  }
+  return okStatus();
+}
+
+}  // namespace
+
+bool parseQuantity(const std::string& text, uint64_t* bytes) {
+  if (text.empty()) return false;
+  size_t i = 0;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+  if (i == 0) return false;
+  uint64_t n = std::strtoull(text.substr(0, i).c_str(), nullptr, 10);
+  std::string unit = text.substr(i);
+  uint64_t scale = 1;
+  if (unit.empty())
+    scale = 1;
+  else if (unit == "Ki")
+    scale = 1ull << 10;
+  else if (unit == "Mi")
+    scale = 1ull << 20;
+  else if (unit == "Gi")
+    scale = 1ull << 30;
+  else if (unit == "k" || unit == "K")
+    scale = 1000;
+  else if (unit == "M")
+    scale = 1000 * 1000;
+  else if (unit == "G")
+    scale = 1000ull * 1000 * 1000;
+  else
+    return false;
+  *bytes = n * scale;
+  return true;
+}
+
+int stableInternalPort(const std::string& app_id) {
+  // FNV-1a keeps it stable across runs and platforms.
+  uint32_t h = 2166136261u;
+  for (unsigned char c : app_id) {
+    h ^= c;
+    h *= 16777619u;
+  }
+  return 47300 + static_cast<int>(h % 2048);
+}
+
+StatusOr<Options> parseOptions(int argc, const char* const* argv) {
+  // daprd accepts "-app-id x" as well as "--app-id x".
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.size() > 2 && a[0] == '-' && a[1] != '-') a = "-" + a;
+    args.push_back(a);
+  }
+
+  Options o;
+  std::vector<std::string> resources, components, configs, listen;
+  std::string max_body, read_buffer;
+  po::options_description desc("outriggerd flags");
+  auto boolean = [] { return po::value<std::string>()->implicit_value("true"); };
+  desc.add_options()("help,h", "print this help")("mode", po::value(&o.mode),
+                                                  "runtime mode: standalone or kubernetes")(
+      "app-id", po::value(&o.app_id), "a unique id for the application")(
+      "app-port", po::value(&o.app_port), "the port the application listens on")(
+      "app-protocol", po::value(&o.app_protocol),
+      "protocol of the app: http, https, h2c, grpc, grpcs")(
+      "app-channel-address", po::value(&o.app_channel_address), "the host the app listens on")(
+      "app-max-concurrency", po::value(&o.app_max_concurrency),
+      "max concurrent calls to the app (-1 unlimited)")("app-ssl", boolean(),
+                                                        "deprecated: use --app-protocol https")(
+      "dapr-http-port", po::value(&o.dapr_http_port), "HTTP API port")(
+      "dapr-grpc-port", po::value(&o.dapr_grpc_port), "gRPC API port")(
+      "dapr-internal-grpc-port", po::value(&o.dapr_internal_grpc_port), "sidecar-to-sidecar port")(
+      "dapr-internal-grpc-listen-address", po::value<std::string>(),
+      "bind address of the internal port")("dapr-public-port", po::value(&o.dapr_public_port),
+                                           "public port for health and metadata")(
+      "dapr-public-listen-address", po::value<std::string>(), "bind address of the public port")(
+      "dapr-listen-addresses", po::value<std::vector<std::string>>(&listen)->composing(),
+      "addresses the API listens on (CSV)")("unix-domain-socket", po::value<std::string>(),
+                                            "not supported: a directory for unix sockets")(
+      "resources-path", po::value<std::vector<std::string>>(&resources)->composing(),
+      "directory of resource YAML files (repeatable)")(
+      "components-path", po::value<std::vector<std::string>>(&components)->composing(),
+      "deprecated alias of --resources-path")(
+      "config", po::value<std::vector<std::string>>(&configs)->composing(),
+      "Configuration file(s)")("control-plane-address", po::value(&o.control_plane_address),
+                               "operator address")(
+      "control-plane-namespace", po::value(&o.control_plane_namespace), "control plane namespace")(
+      "control-plane-trust-domain", po::value(&o.control_plane_trust_domain),
+      "control plane trust domain")("sentry-address", po::value(&o.sentry_address),
+                                    "sentry address")(
+      "placement-host-address", po::value(&o.placement_host_address), "placement addresses (CSV)")(
+      "actors-service", po::value<std::string>(), "actors service")(
+      "reminders-service", po::value<std::string>(), "reminders service")(
+      "scheduler-host-address", po::value<std::string>(), "scheduler addresses")(
+      "enable-mtls", boolean(), "enable mTLS")("allowed-origins", po::value(&o.allowed_origins),
+                                               "CORS origins")(
+      "max-body-size", po::value(&max_body), "max request body size, e.g. 4Mi")(
+      "dapr-http-max-request-size", po::value<int>(), "deprecated: max body size in MB")(
+      "read-buffer-size", po::value(&read_buffer), "max header size, e.g. 4Ki")(
+      "dapr-http-read-buffer-size", po::value<int>(), "deprecated: read buffer in KB")(
+      "dapr-graceful-shutdown-seconds", po::value(&o.graceful_shutdown_seconds),
+      "graceful shutdown window")("dapr-block-shutdown-duration", po::value<std::string>(),
+                                  "block shutdown duration")("enable-app-health-check", boolean(),
+                                                             "probe the app's health")(
+      "app-health-check-path", po::value(&o.app_health_check_path), "app health path")(
+      "app-health-probe-interval", po::value(&o.app_health_probe_interval_s),
+      "seconds between probes")("app-health-probe-timeout",
+                                po::value(&o.app_health_probe_timeout_ms), "probe timeout in ms")(
+      "app-health-threshold", po::value(&o.app_health_threshold), "failures before unhealthy")(
+      "enable-api-logging", boolean(), "log every API call")(
+      "disable-builtin-k8s-secret-store", boolean(), "disable the kubernetes secret store")(
+      "enable-profiling", boolean(), "profiling (not supported; accepted)")(
+      "profile-port", po::value<int>(), "profiling port")("enable-metrics", boolean(),
+                                                          "serve Prometheus metrics")(
+      "metrics-port", po::value(&o.metrics_port), "metrics port")(
+      "metrics-listen-address", po::value(&o.metrics_listen_address), "metrics bind address")(
+      "log-level", po::value(&o.log_level), "debug, info, warn or error")(
+      "log-as-json", boolean(), "log as JSON")("wait", boolean(), "wait for outbound readiness")(
+      "version", "print the version and exit")("build-info", "print build information and exit");
+
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(desc).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    return invalidArgumentError(std::string(e.what()) + " (see outriggerd --help)");
+  }
+  std::ostringstream help;
+  help << desc;
+  o.help_text = help.str();
+  o.print_help = vm.count("help") > 0;
+  o.print_version = vm.count("version") > 0 || vm.count("build-info") > 0;
+
+  bool app_ssl = false;
+  RETURN_IF_ERROR(parseBoolFlag(vm, "app-ssl", &app_ssl));
+  if (app_ssl && o.app_protocol == "http") o.app_protocol = "https";
+  RETURN_IF_ERROR(parseBoolFlag(vm, "enable-mtls", &o.enable_mtls));
+  RETURN_IF_ERROR(parseBoolFlag(vm, "enable-app-health-check", &o.enable_app_health_check));
+  RETURN_IF_ERROR(parseBoolFlag(vm, "enable-metrics", &o.enable_metrics));
+  RETURN_IF_ERROR(parseBoolFlag(vm, "log-as-json", &o.log_as_json));
+  RETURN_IF_ERROR(parseBoolFlag(vm, "wait", &o.wait));
+  bool ignored = false;
+  for (const char* f :
+       {"enable-api-logging", "disable-builtin-k8s-secret-store", "enable-profiling"}) {
+    RETURN_IF_ERROR(parseBoolFlag(vm, f, &ignored));
+  }
+
+  if (o.mode != "standalone" && o.mode != "kubernetes") {
+    return invalidArgumentError("invalid value '" + o.mode +
+                                "' for flag --mode: expected standalone or kubernetes");
+  }
+  if (o.app_protocol != "http" && o.app_protocol != "https" && o.app_protocol != "h2c" &&
+      o.app_protocol != "grpc" && o.app_protocol != "grpcs") {
+    return invalidArgumentError(
+        "invalid value '" + o.app_protocol +
+        "' for flag --app-protocol: expected http, https, h2c, grpc or grpcs");
+  }
+  if (o.app_protocol != "http") {
+    return invalidArgumentError("--app-protocol " + o.app_protocol +
+                                " is not supported yet: outriggerd speaks http to the app");
+  }
+  logging::Level level;
+  if (!logging::parseLevel(o.log_level, &level)) {
+    return invalidArgumentError("invalid value '" + o.log_level +
+                                "' for flag --log-level: expected debug, info, warn or error");
+  }
+  if (vm.count("app-port")) RETURN_IF_ERROR(checkPort("app-port", o.app_port, false));
+  RETURN_IF_ERROR(checkPort("dapr-http-port", o.dapr_http_port, true));
+  RETURN_IF_ERROR(checkPort("dapr-grpc-port", o.dapr_grpc_port, true));
+  RETURN_IF_ERROR(checkPort("dapr-internal-grpc-port", o.dapr_internal_grpc_port, true));
+  RETURN_IF_ERROR(checkPort("dapr-public-port", o.dapr_public_port, true));
+  RETURN_IF_ERROR(checkPort("metrics-port", o.metrics_port, true));
+  if (o.app_max_concurrency == 0 || o.app_max_concurrency < -1) {
+    return invalidArgumentError(
+        "invalid value '" + std::to_string(o.app_max_concurrency) +
+        "' for flag --app-max-concurrency: expected -1 or a positive number");
+  }
+  if (o.graceful_shutdown_seconds < 0) {
+    return invalidArgumentError(
+        "invalid value for flag --dapr-graceful-shutdown-seconds: negative");
+  }
+  if (!max_body.empty() && !parseQuantity(max_body, &o.max_body_bytes)) {
+    return invalidArgumentError("invalid value '" + max_body +
+                                "' for flag --max-body-size: expected a quantity such as 4Mi");
+  }
+  if (max_body.empty() && vm.count("dapr-http-max-request-size")) {
+    o.max_body_bytes = static_cast<uint64_t>(vm["dapr-http-max-request-size"].as<int>()) << 20;
+  }
+  if (!read_buffer.empty() && !parseQuantity(read_buffer, &o.read_buffer_bytes)) {
+    return invalidArgumentError("invalid value '" + read_buffer +
+                                "' for flag --read-buffer-size: expected a quantity such as 4Ki");
+  }
+  o.resources_paths = splitCsv(resources);
+  for (auto& c : splitCsv(components)) o.resources_paths.push_back(c);
+  o.config_paths = configs;
+  o.listen_addresses = splitCsv(listen);
+
+  if (!vm.count("control-plane-namespace")) {
+    if (const char* ns = std::getenv("DAPR_CONTROLPLANE_NAMESPACE")) o.control_plane_namespace = ns;
+  }
+  if (!vm.count("control-plane-trust-domain")) {
+    if (const char* td = std::getenv("DAPR_CONTROLPLANE_TRUST_DOMAIN")) {
+      o.control_plane_trust_domain = td;
+    }
+  }
+  if (o.dapr_internal_grpc_port == 0 && o.mode == "standalone") {
+    o.dapr_internal_grpc_port = stableInternalPort(o.app_id);
+  }
+  if (o.dapr_internal_grpc_port == 0) o.dapr_internal_grpc_port = 50002;
+  return o;
+}
+
+}  // namespace outrigger::sidecar

@@ -1,0 +1,71 @@
+#pragma once
+
+// outriggerd's command line: daprd's flags, names and defaults (contract §3.1), single-dash forms
+// accepted too.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status/status.h"
+
+namespace outrigger::sidecar {
+
+inline constexpr int kDefaultHttpPort = 3500;
+inline constexpr int kDefaultGrpcPort = 50001;
+inline constexpr int kDefaultMetricsPort = 9090;
+inline constexpr int kDefaultGracefulShutdownSeconds = 5;
+inline constexpr uint64_t kDefaultMaxBodyBytes = 4ull << 20;
+inline constexpr const char* kRuntimeVersion = "1.15.0-outrigger.0.1.0";
+
+struct Options {
+  std::string mode = "standalone";
+  std::string app_id;
+  int app_port = 0;  // 0: no app channel
+  std::string app_protocol = "http";
+  std::string app_channel_address = "127.0.0.1";
+  int app_max_concurrency = -1;
+  int dapr_http_port = kDefaultHttpPort;
+  int dapr_grpc_port = kDefaultGrpcPort;
+  int dapr_internal_grpc_port = 0;  // 0: derived from the app id in standalone mode
+  int dapr_public_port = 0;
+  std::vector<std::string> listen_addresses;  // empty: all interfaces
+  std::vector<std::string> resources_paths;
+  std::vector<std::string> config_paths;
+  std::string control_plane_address;
+  std::string control_plane_namespace = "default";
+  std::string control_plane_trust_domain = "localhost";
+  std::string sentry_address;
+  std::string placement_host_address;
+  bool enable_mtls = false;
+  std::string allowed_origins = "*";
+  uint64_t max_body_bytes = kDefaultMaxBodyBytes;
+  uint64_t read_buffer_bytes = 4096;
+  int graceful_shutdown_seconds = kDefaultGracefulShutdownSeconds;
+  bool enable_app_health_check = false;
+  std::string app_health_check_path = "/healthz";
+  int app_health_probe_interval_s = 5;
+  int app_health_probe_timeout_ms = 500;
+  int app_health_threshold = 3;
+  std::string log_level = "info";
+  bool log_as_json = false;
+  bool enable_metrics = true;
+  int metrics_port = kDefaultMetricsPort;
+  std::string metrics_listen_address = "0.0.0.0";
+  bool wait = false;
+  bool print_version = false;
+  bool print_help = false;
+  std::string help_text;
+};
+
+// Parses argv (and the DAPR_* environment defaults daprd honours). An InvalidArgument status
+// carries a message fit for the user; the caller exits 1.
+StatusOr<Options> parseOptions(int argc, const char* const* argv);
+
+// Kubernetes quantities: "4Mi", "4M", "512Ki", "1024".
+bool parseQuantity(const std::string& text, uint64_t* bytes);
+
+// The internal port daprd derives from an app id in standalone mode: stable, in 47300-49347.
+int stableInternalPort(const std::string& app_id);
+
+}  // namespace outrigger::sidecar

@@ -1,0 +1,187 @@
+#include "sidecar/runtime/processor.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <future>
+#include <thread>
+
+#include "common/logging/log.h"
+
+namespace outrigger::sidecar::runtime {
+
+namespace {
+
+std::string describe(const ComponentSpec& spec) {
+  return spec.source + ": component '" + spec.name + "' (" + spec.type + "/" + spec.version + ")";
+}
+
+// Runs init on its own thread so a backend that hangs cannot hang start-up past initTimeout.
+template <typename T>
+Status initWithTimeout(std::shared_ptr<T> component, const Properties& props, int64_t timeout_ms) {
+  auto promise = std::make_shared<std::promise<Status>>();
+  auto future = promise->get_future();
+  std::thread([component, props, promise] { promise->set_value(component->init(props)); }).detach();
+  if (future.wait_for(std::chrono::milliseconds(timeout_ms)) != std::future_status::ready) {
+    return deadlineExceededError("init did not finish within " + std::to_string(timeout_ms) +
+                                 " ms");
+  }
+  return future.get();
+}
+
+bool envRefAllowed(const std::string& name) {
+  if (name.rfind("DAPR_", 0) == 0 || name == "APP_API_TOKEN" ||
+      name.find(' ') != std::string::npos) {
+    return false;
+  }
+  if (const char* allow = std::getenv("DAPR_ENV_KEYS")) {
+    std::string list = std::string(" ") + allow + " ";
+    return list.find(" " + name + " ") != std::string::npos;
+  }
+  return true;
+}
+
+template <typename T>
+StatusOr<std::shared_ptr<Instance<T>>> build(const FactoryRegistry<T>& factories,
+                                             const ComponentSpec& spec,
+                                             const std::map<std::string, std::string>& raw,
+                                             const ProcessorOptions& options) {
+  ASSIGN_OR_RETURN(const ComponentFactory<T>* factory, factories.find(spec.type, spec.version));
+  auto props = validateMetadata(factory->fields, raw);
+  if (!props.ok()) return invalidArgumentError(props.status().message());
+  std::shared_ptr<T> component = factory->create();
+  Status st = initWithTimeout(component, *props, spec.init_timeout_ms);
+  if (!st.ok()) return Status(st.code(), "init failed: " + st.message());
+  auto instance = std::make_shared<Instance<T>>();
+  instance->spec = spec;
+  instance->component = std::move(component);
+  instance->capabilities = instance->component->features();
+  if (factory->blocking) {
+    instance->executor = std::make_shared<BoundedExecutor>(spec.name, options.workers_per_component,
+                                                           options.queue_per_component);
+  }
+  if constexpr (std::is_same_v<T, components::state::Store>) {
+    instance->key_prefix = props->get("keyPrefix", "appid");
+    if (props->getBool("actorStateStore")) instance->capabilities.push_back("ACTOR");
+  }
+  return instance;
+}
+
+}  // namespace
+
+StatusOr<std::map<std::string, std::string>> Processor::resolveMetadata(const ComponentSpec& spec) {
+  std::map<std::string, std::string> raw;
+  for (const auto& item : spec.metadata) {
+    std::string value = item.value;
+    if (!item.secret_name.empty()) {
+      std::string store_name = spec.secret_store;
+      if (store_name.empty()) {
+        return invalidArgumentError(
+            "metadata field '" + item.name +
+            "': secretKeyRef needs auth.secretStore to name a secret store");
+      }
+      auto store = store_.secretstores.get(store_name);
+      if (!store) {
+        return invalidArgumentError("metadata field '" + item.name + "': secret store '" +
+                                    store_name + "' (auth.secretStore) is not loaded");
+      }
+      auto secret = store->component->get(item.secret_name, {});
+      if (!secret.ok()) {
+        return invalidArgumentError("metadata field '" + item.name + "': secret '" +
+                                    item.secret_name + "' from store '" + store_name +
+                                    "': " + secret.status().message());
+      }
+      auto it = secret->find(item.secret_key);
+      if (it == secret->end()) {
+        return invalidArgumentError("metadata field '" + item.name + "': secret '" +
+                                    item.secret_name + "' has no key '" + item.secret_key + "'");
+      }
+      value = it->second;
+    } else if (value.empty() && !item.env_ref.empty()) {
+      if (!envRefAllowed(item.env_ref)) {
+        return invalidArgumentError("metadata field '" + item.name + "': envRef '" + item.env_ref +
+                                    "' may not be read");
+      }
+      const char* env = std::getenv(item.env_ref.c_str());
+      value = env ? env : "";
+    }
+    raw[item.name] = value;
+  }
+  return raw;
+}
+
+Status Processor::initOne(const ComponentSpec& spec) {
+  std::string block = registry_.blockOf(spec.type);
+  if (block.empty()) {
+    return invalidArgumentError(describe(spec) + ": field spec.type: unknown component type '" +
+                                spec.type + "'");
+  }
+  auto raw = resolveMetadata(spec);
+  if (!raw.ok()) return invalidArgumentError(describe(spec) + ": " + raw.status().message());
+  if (block == "state") {
+    auto instance = build(registry_.state, spec, *raw, options_);
+    if (!instance.ok())
+      return Status(instance.status().code(), describe(spec) + ": " + instance.status().message());
+    const std::string& p = (*instance)->key_prefix;
+    if (p.find("||") != std::string::npos) {
+      return invalidArgumentError(describe(spec) +
+                                  ": metadata field 'keyPrefix' may not contain '||'");
+    }
+    if (auto old = store_.state.remove(spec.name)) old->component->close();
+    store_.state.put(*instance);
+  } else if (block == "secretstores") {
+    auto instance = build(registry_.secretstores, spec, *raw, options_);
+    if (!instance.ok())
+      return Status(instance.status().code(), describe(spec) + ": " + instance.status().message());
+    if (auto old = store_.secretstores.remove(spec.name)) old->component->close();
+    store_.secretstores.put(*instance);
+  }
+  LOG_INFO << "component loaded: " << spec.name << " (" << spec.type << "/" << spec.version << ")";
+  return okStatus();
+}
+
+Status Processor::initAll(const std::vector<ComponentSpec>& specs) {
+  // Secret stores first: other components may take secrets from them.
+  std::vector<const ComponentSpec*> ordered;
+  for (const auto& s : specs) {
+    if (registry_.blockOf(s.type) == "secretstores") ordered.push_back(&s);
+  }
+  for (const auto& s : specs) {
+    if (registry_.blockOf(s.type) != "secretstores") ordered.push_back(&s);
+  }
+  for (const ComponentSpec* spec : ordered) {
+    Status st = initOne(*spec);
+    if (st.ok()) continue;
+    if (spec->ignore_errors) {
+      LOG_WARN << st.message() << " (ignored: spec.ignoreErrors is true)";
+      failed_.push_back(spec->name);
+      continue;
+    }
+    return st;
+  }
+  return okStatus();
+}
+
+bool Processor::remove(const std::string& name) {
+  if (auto s = store_.state.remove(name)) {
+    s->component->close();
+    return true;
+  }
+  if (auto s = store_.secretstores.remove(name)) {
+    s->component->close();
+    return true;
+  }
+  return false;
+}
+
+void Processor::closeAll() {
+  for (const auto& s : store_.state.all()) {
+    if (s->executor) s->executor->shutdown();
+    s->component->close();
+  }
+  for (const auto& s : store_.secretstores.all()) {
+    if (s->executor) s->executor->shutdown();
+    s->component->close();
+  }
+}
+
+}  // namespace outrigger::sidecar::runtime

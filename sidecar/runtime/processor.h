@@ -1,0 +1,47 @@
+#pragma once
+
+// Turns ComponentSpecs into live instances: resolves secretKeyRef and envRef, validates metadata
+// against the component's declared fields, creates and initialises it within initTimeout.
+
+#include <string>
+#include <vector>
+
+#include "common/status/status.h"
+#include "sidecar/runtime/compstore.h"
+#include "sidecar/runtime/registry.h"
+#include "sidecar/runtime/resources.h"
+
+namespace outrigger::sidecar::runtime {
+
+struct ProcessorOptions {
+  std::string app_id;
+  std::string namespace_name;
+  size_t workers_per_component = 4;
+  size_t queue_per_component = 1024;
+};
+
+class Processor {
+ public:
+  Processor(const Registry& registry, CompStore& store, ProcessorOptions options)
+      : registry_(registry), store_(store), options_(std::move(options)) {}
+
+  // Initialises every component (secret stores first). A failing component is fatal unless its
+  // spec says ignoreErrors, in which case it is logged and left out.
+  Status initAll(const std::vector<ComponentSpec>& specs);
+  // Initialises one component and puts it in the store, replacing any of the same name.
+  Status initOne(const ComponentSpec& spec);
+  // Closes and removes a component by name; false if none.
+  bool remove(const std::string& name);
+  void closeAll();
+
+  std::vector<std::string> failed() const { return failed_; }
+
+ private:
+  StatusOr<std::map<std::string, std::string>> resolveMetadata(const ComponentSpec& spec);
+  const Registry& registry_;
+  CompStore& store_;
+  ProcessorOptions options_;
+  std::vector<std::string> failed_;
+};
+
+}  // namespace outrigger::sidecar::runtime

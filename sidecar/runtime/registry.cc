@@ -1,0 +1,11 @@
+#include "sidecar/runtime/registry.h"
+
+namespace outrigger::sidecar::runtime {
+
+std::string Registry::blockOf(const std::string& type) const {
+  if (state.has(type)) return "state";
+  if (secretstores.has(type)) return "secretstores";
+  return {};
+}
+
+}  // namespace outrigger::sidecar::runtime
