@@ -15,7 +15,7 @@ PACKAGES=(
   # integration tests (JS SDK) and offline Kubernetes checks
   python3-yaml python3-jsonschema python3-jsonpatch unzip curl
   # benchmarks
-  nginx wrk hey procps
+  nginx wrk hey procps redis-tools  # redis-tools: redis-benchmark, redis-cli
 )
 
 missing=()
