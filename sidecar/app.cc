@@ -17,9 +17,11 @@
 #include "sidecar/api/http/api_server.h"
 #include "sidecar/api/http/respond.h"
 #include "sidecar/api/universal/invoke.h"
+#include "sidecar/api/universal/pubsub.h"
 #include "sidecar/api/universal/secrets.h"
 #include "sidecar/api/universal/state.h"
 #include "sidecar/options.h"
+#include "sidecar/pubsub/subscriber.h"
 #include "sidecar/runtime/processor.h"
 #include "sidecar/runtime/registry.h"
 #include "sidecar/runtime/resources.h"
@@ -106,6 +108,17 @@ int run(int argc, char** argv) {
     return 1;
   }
   ctx.failed_components = processor.failed();
+  std::vector<pubsub::Subscription> declarative;
+  for (const auto& r : resources->others) {
+    if (r.kind != "Subscription") continue;
+    auto sub = pubsub::parseDeclarative(r);
+    if (!sub.ok()) {
+      LOG_ERROR << "failed to load subscription: " << sub.status().message();
+      processor.closeAll();
+      return 1;
+    }
+    declarative.push_back(std::move(*sub));
+  }
 
   asio::io_context ioc;
   auto work = asio::make_work_guard(ioc);
@@ -124,6 +137,7 @@ int run(int argc, char** argv) {
   api::universal::StateApi state_api(ctx);
   api::universal::SecretsApi secrets_api(ctx);
   api::universal::InvokeApi invoke_api(ctx, pool, app_channel, resolver);
+  api::universal::PubSubApi pubsub_api(ctx);
 
   std::function<void()> shutdown;
   api::http::Apis apis;
@@ -131,6 +145,7 @@ int run(int argc, char** argv) {
   apis.state = &state_api;
   apis.secrets = &secrets_api;
   apis.invoke = &invoke_api;
+  apis.pubsub = &pubsub_api;
   apis.request_shutdown = [&] { asio::post(ioc, [&] { shutdown(); }); };
 
   auto registry = o.enable_metrics ? std::make_shared<prometheus::Registry>() : nullptr;
@@ -212,9 +227,25 @@ int run(int argc, char** argv) {
   }
   ctx.outbound_ready = true;
 
+  // Once the app listens: its programmatic subscriptions, then delivery starts.
+  std::unique_ptr<pubsub::Subscriber> subscriber;
+  if (app_channel) subscriber = std::make_unique<pubsub::Subscriber>(ctx, app_channel);
   std::thread app_waiter;
   if (o.app_port > 0) {
-    app_waiter = std::thread([&ctx] { waitForApp(ctx); });
+    app_waiter = std::thread([&ctx, &subscriber, declarative] {
+      waitForApp(ctx);
+      if (ctx.shutting_down || !ctx.app_connected) return;
+      auto subs = declarative;
+      if (ctx.compstore.pubsub.size() > 0) {
+        auto programmatic = subscriber->fetchProgrammatic();
+        if (!programmatic.ok()) {
+          LOG_WARN << "programmatic subscriptions: " << programmatic.status().message();
+        } else {
+          subs.insert(subs.end(), programmatic->begin(), programmatic->end());
+        }
+      }
+      subscriber->start(subs);
+    });
   } else {
     ctx.app_connected = true;
   }
@@ -222,9 +253,12 @@ int run(int argc, char** argv) {
   // Graceful shutdown: stop accepting, let in-flight requests finish within the window.
   asio::steady_timer drain_timer(ioc);
   auto drain_deadline = std::make_shared<std::chrono::steady_clock::time_point>();
+  std::atomic<bool> consumers_closed{false};
+  std::thread closer;
   std::function<void()> drain = [&] {
     int in_flight = http_server.inFlight() + internal_server->inFlight();
-    if (in_flight == 0 || std::chrono::steady_clock::now() >= *drain_deadline) {
+    if ((in_flight == 0 && consumers_closed) ||
+        std::chrono::steady_clock::now() >= *drain_deadline) {
       if (in_flight > 0)
         LOG_WARN << in_flight << " requests still in flight at the end of the shutdown window";
       work.reset();
@@ -244,6 +278,14 @@ int run(int argc, char** argv) {
     if (metrics_server) metrics_server->stopAccepting();
     *drain_deadline =
         std::chrono::steady_clock::now() + std::chrono::seconds(o.graceful_shutdown_seconds);
+    ctx.shutdown_deadline_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(drain_deadline->time_since_epoch())
+            .count();
+    // Stop consuming first: messages in delivery finish (or stay unacknowledged with the broker).
+    closer = std::thread([&] {
+      for (const auto& p : ctx.compstore.pubsub.all()) p->component->close();
+      consumers_closed = true;
+    });
     drain();
   };
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
@@ -264,6 +306,7 @@ int run(int argc, char** argv) {
 
   ctx.shutting_down = true;
   if (app_waiter.joinable()) app_waiter.join();
+  if (closer.joinable()) closer.join();
   processor.closeAll();
   LOG_INFO << "outriggerd stopped";
   return 0;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/executor/bounded_executor.h"
+#include "sidecar/components/pubsub/pubsub.h"
 #include "sidecar/components/secretstores/secret_store.h"
 #include "sidecar/components/state/store.h"
 #include "sidecar/runtime/resources.h"
@@ -24,11 +25,13 @@ struct Instance {
   // Set for blocking components: their calls run here, never on an I/O thread.
   std::shared_ptr<BoundedExecutor> executor;
   std::vector<std::string> capabilities;
+  Properties properties;   // validated metadata, as the component got it
   std::string key_prefix;  // state: "appid" (default), "name", "namespace", "none" or a literal
 };
 
 using StateInstance = Instance<components::state::Store>;
 using SecretStoreInstance = Instance<components::secretstores::SecretStore>;
+using PubSubInstance = Instance<components::pubsub::PubSub>;
 
 template <typename T>
 class InstanceMap {
@@ -69,6 +72,7 @@ class InstanceMap {
 struct CompStore {
   InstanceMap<components::state::Store> state;
   InstanceMap<components::secretstores::SecretStore> secretstores;
+  InstanceMap<components::pubsub::PubSub> pubsub;
 };
 
 }  // namespace outrigger::sidecar::runtime

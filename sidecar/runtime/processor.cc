@@ -1,8 +1,11 @@
 #include "sidecar/runtime/processor.h"
 
+#include <strings.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <future>
+#include <random>
 #include <thread>
 
 #include "common/logging/log.h"
@@ -55,6 +58,7 @@ StatusOr<std::shared_ptr<Instance<T>>> build(const FactoryRegistry<T>& factories
   instance->spec = spec;
   instance->component = std::move(component);
   instance->capabilities = instance->component->features();
+  instance->properties = *props;
   if (factory->blocking) {
     instance->executor = std::make_shared<BoundedExecutor>(spec.name, options.workers_per_component,
                                                            options.queue_per_component);
@@ -64,6 +68,26 @@ StatusOr<std::shared_ptr<Instance<T>>> build(const FactoryRegistry<T>& factories
     if (props->getBool("actorStateStore")) instance->capabilities.push_back("ACTOR");
   }
   return instance;
+}
+
+// consumerID defaults to the app id and may use Dapr's templates.
+void applyConsumerId(std::map<std::string, std::string>* raw, const ProcessorOptions& options) {
+  std::string* value = nullptr;
+  for (auto& [k, v] : *raw) {
+    if (strcasecmp(k.c_str(), "consumerID") == 0) value = &v;
+  }
+  if (!value) value = &(*raw)["consumerID"];
+  if (value->empty()) *value = options.app_id;
+  auto replace = [value](const std::string& from, const std::string& to) {
+    for (size_t pos; (pos = value->find(from)) != std::string::npos;)
+      value->replace(pos, from.size(), to);
+  };
+  const char* pod = std::getenv("POD_NAME");
+  replace("{appID}", options.app_id);
+  replace("{podName}", pod ? pod : "");
+  replace("{namespace}", options.namespace_name);
+  replace("{uuid}",
+          std::to_string(std::random_device{}()) + std::to_string(std::random_device{}()));
 }
 
 }  // namespace
@@ -128,6 +152,14 @@ Status Processor::initOne(const ComponentSpec& spec) {
     }
     if (auto old = store_.state.remove(spec.name)) old->component->close();
     store_.state.put(*instance);
+  } else if (block == "pubsub") {
+    applyConsumerId(&*raw, options_);
+    auto instance = build(registry_.pubsub, spec, *raw, options_);
+    if (!instance.ok()) {
+      return Status(instance.status().code(), describe(spec) + ": " + instance.status().message());
+    }
+    if (auto old = store_.pubsub.remove(spec.name)) old->component->close();
+    store_.pubsub.put(*instance);
   } else if (block == "secretstores") {
     auto instance = build(registry_.secretstores, spec, *raw, options_);
     if (!instance.ok())
@@ -170,6 +202,10 @@ bool Processor::remove(const std::string& name) {
     s->component->close();
     return true;
   }
+  if (auto s = store_.pubsub.remove(name)) {
+    s->component->close();
+    return true;
+  }
   return false;
 }
 
@@ -179,6 +215,10 @@ void Processor::closeAll() {
     s->component->close();
   }
   for (const auto& s : store_.secretstores.all()) {
+    if (s->executor) s->executor->shutdown();
+    s->component->close();
+  }
+  for (const auto& s : store_.pubsub.all()) {
     if (s->executor) s->executor->shutdown();
     s->component->close();
   }

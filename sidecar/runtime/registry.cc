@@ -5,6 +5,7 @@ namespace outrigger::sidecar::runtime {
 std::string Registry::blockOf(const std::string& type) const {
   if (state.has(type)) return "state";
   if (secretstores.has(type)) return "secretstores";
+  if (pubsub.has(type)) return "pubsub";
   return {};
 }
 

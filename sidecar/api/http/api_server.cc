@@ -20,6 +20,7 @@ ApiServer::ApiServer(Apis apis, std::shared_ptr<prometheus::Registry> registry)
   addMetadataEndpoints(router_, apis_);
   addStateEndpoints(router_, apis_);
   addSecretsEndpoints(router_, apis_);
+  addPubSubEndpoints(router_, apis_);
   addInvokeEndpoints(router_, apis_);
   fallback_ = invokeFallback(apis_);
   if (registry_) {

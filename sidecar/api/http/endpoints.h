@@ -12,6 +12,7 @@ namespace outrigger::sidecar::api::universal {
 class StateApi;
 class SecretsApi;
 class InvokeApi;
+class PubSubApi;
 }  // namespace outrigger::sidecar::api::universal
 
 namespace outrigger::sidecar::api::http {
@@ -21,6 +22,7 @@ struct Apis {
   universal::StateApi* state = nullptr;
   universal::SecretsApi* secrets = nullptr;
   universal::InvokeApi* invoke = nullptr;
+  universal::PubSubApi* pubsub = nullptr;
   std::function<void()> request_shutdown;
 };
 
@@ -29,6 +31,7 @@ void addSecretsEndpoints(outrigger::http::Router& router, Apis& apis);
 void addMetadataEndpoints(outrigger::http::Router& router, Apis& apis);
 void addHealthzEndpoints(outrigger::http::Router& router, Apis& apis);
 void addInvokeEndpoints(outrigger::http::Router& router, Apis& apis);
+void addPubSubEndpoints(outrigger::http::Router& router, Apis& apis);
 // The handler for paths no route claims: service invocation by the dapr-app-id header.
 outrigger::http::RouteHandler invokeFallback(Apis& apis);
 

@@ -56,6 +56,7 @@ std::string renderMetadata(runtime::Context& ctx) {
   w.StartArray();
   writeComponents(w, ctx.compstore.state.all());
   writeComponents(w, ctx.compstore.secretstores.all());
+  writeComponents(w, ctx.compstore.pubsub.all());
   w.EndArray();
   w.Key("extended");
   w.StartObject();
@@ -71,6 +72,43 @@ std::string renderMetadata(runtime::Context& ctx) {
   w.EndObject();
   w.Key("subscriptions");
   w.StartArray();
+  {
+    std::lock_guard<std::mutex> lock(ctx.subscriptions_mutex);
+    for (const auto& sub : ctx.subscriptions) {
+      w.StartObject();
+      w.Key("pubsubname");
+      writeString(w, sub.pubsub);
+      w.Key("topic");
+      writeString(w, sub.topic);
+      if (!sub.metadata.empty()) {
+        w.Key("metadata");
+        w.StartObject();
+        for (const auto& [k, v] : sub.metadata) {
+          writeString(w, k);
+          writeString(w, v);
+        }
+        w.EndObject();
+      }
+      w.Key("rules");
+      w.StartArray();
+      for (const auto& [match, path] : sub.rules) {
+        w.StartObject();
+        if (!match.empty()) {
+          w.Key("match");
+          writeString(w, match);
+        }
+        w.Key("path");
+        writeString(w, path);
+        w.EndObject();
+      }
+      w.EndArray();
+      w.Key("deadLetterTopic");
+      writeString(w, sub.dead_letter_topic);
+      w.Key("type");
+      writeString(w, sub.type);
+      w.EndObject();
+    }
+  }
   w.EndArray();
   w.Key("httpEndpoints");
   w.StartArray();

@@ -1,0 +1,98 @@
+#include "sidecar/components/pubsub/in_memory/in_memory_pubsub.h"
+
+#include <chrono>
+
+namespace outrigger::sidecar::components::pubsub::in_memory {
+
+InMemoryPubSub::~InMemoryPubSub() { close(); }
+
+Status InMemoryPubSub::init(const runtime::Properties& properties) {
+  max_queue_ = static_cast<size_t>(properties.getInt("maxQueueSize", 10000));
+  publish_timeout_ms_ = properties.getDurationMs("publishTimeout", 5000);
+  retry_pause_ms_ = properties.getDurationMs("retryInterval", 100);
+  return okStatus();
+}
+
+Status InMemoryPubSub::publish(const PublishRequest& request) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(publish_timeout_ms_);
+  // Wait while any subscriber of this topic is full: a slow app slows publishers down instead
+  // of growing memory without bound.
+  bool ok = cv_.wait_until(lock, deadline, [&] {
+    if (closed_) return true;
+    for (const auto& s : subscriptions_) {
+      if (s->topic == request.topic && s->queue.size() >= max_queue_) return false;
+    }
+    return true;
+  });
+  if (closed_) return unavailableError("pubsub is closed");
+  if (!ok) return resourceExhaustedError("subscriber queue full for topic " + request.topic);
+  for (auto& s : subscriptions_) {
+    if (s->topic != request.topic) continue;
+    s->queue.push_back(
+        Message{request.topic, request.data, request.content_type, request.metadata});
+  }
+  cv_.notify_all();
+  return okStatus();
+}
+
+Status InMemoryPubSub::subscribe(const SubscribeRequest& request, Handler handler) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (closed_) return unavailableError("pubsub is closed");
+  auto sub = std::make_unique<Subscription>();
+  sub->topic = request.topic;
+  sub->handler = std::move(handler);
+  Subscription* raw = sub.get();
+  subscriptions_.push_back(std::move(sub));
+  raw->thread = std::thread([this, raw] { deliver(raw); });
+  return okStatus();
+}
+
+void InMemoryPubSub::deliver(Subscription* sub) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    cv_.wait(lock, [&] { return closed_ || !sub->queue.empty(); });
+    if (closed_) return;
+    Message m = sub->queue.front();
+    lock.unlock();
+    Status st = sub->handler(m);
+    lock.lock();
+    if (st.ok()) {
+      sub->queue.pop_front();
+      cv_.notify_all();
+    } else {
+      // Keep it at the head and try again: at-least-once, in order.
+      cv_.wait_for(lock, std::chrono::milliseconds(retry_pause_ms_), [&] { return closed_; });
+    }
+  }
+}
+
+void InMemoryPubSub::close() {
+  std::vector<std::unique_ptr<Subscription>> subs;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_) return;
+    closed_ = true;
+    subs.swap(subscriptions_);
+  }
+  cv_.notify_all();
+  for (auto& s : subs) {
+    if (s->thread.joinable()) s->thread.join();
+  }
+}
+
+void registerComponent(runtime::Registry& registry) {
+  runtime::ComponentFactory<PubSub> factory;
+  factory.type = "pubsub.in-memory";
+  // publish may wait for a full subscriber queue (backpressure): keep that off the I/O threads.
+  factory.blocking = true;
+  factory.fields = {
+      {"maxQueueSize", runtime::FieldType::kInt, false, "10000", {}},
+      {"publishTimeout", runtime::FieldType::kDuration, false, "5s", {}},
+      {"retryInterval", runtime::FieldType::kDuration, false, "100ms", {}},
+  };
+  factory.create = [] { return std::make_unique<InMemoryPubSub>(); };
+  (void)registry.pubsub.add(std::move(factory));
+}
+
+}  // namespace outrigger::sidecar::components::pubsub::in_memory

@@ -1,0 +1,57 @@
+#pragma once
+
+// The pub/sub interface every broker component implements.
+//
+// Delivery contract: a component calls the subscription's handler for each message, one at a
+// time per subscription (so order is kept where the broker keeps it), on a thread of its own.
+// The handler blocks until the app has answered. OK means "acknowledge"; any error means
+// "not processed": the component must make the message available again (nack, requeue, leave
+// unacked for redelivery). Nothing is acknowledged before the handler returned OK.
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/status/status.h"
+#include "sidecar/runtime/metadata.h"
+
+namespace outrigger::sidecar::components::pubsub {
+
+using Metadata = std::map<std::string, std::string>;
+
+struct PublishRequest {
+  std::string topic;
+  std::string data;  // the bytes to send (a CloudEvent JSON unless rawPayload)
+  std::string content_type;
+  Metadata metadata;  // e.g. partitionKey, ttlInSeconds
+};
+
+struct Message {
+  std::string topic;
+  std::string data;
+  std::string content_type;
+  Metadata metadata;
+};
+
+using Handler = std::function<Status(const Message&)>;
+
+struct SubscribeRequest {
+  std::string topic;
+  Metadata metadata;
+};
+
+class PubSub {
+ public:
+  virtual ~PubSub() = default;
+  virtual Status init(const runtime::Properties& properties) = 0;
+  virtual std::vector<std::string> features() const { return {}; }
+  // Returns once the broker accepted the message (it will not be lost).
+  virtual Status publish(const PublishRequest& request) = 0;
+  // Starts consuming topic; returns once the subscription is in place.
+  virtual Status subscribe(const SubscribeRequest& request, Handler handler) = 0;
+  // Stops consumers and waits for in-flight handlers; unacknowledged messages stay with the broker.
+  virtual void close() = 0;
+};
+
+}  // namespace outrigger::sidecar::components::pubsub

@@ -1,0 +1,149 @@
+#include "sidecar/pubsub/cloudevent.h"
+
+#include <boost/beast/core/detail/base64.hpp>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <random>
+
+namespace outrigger::sidecar::pubsub {
+
+namespace {
+
+std::string base64(const std::string& in) {
+  std::string out(boost::beast::detail::base64::encoded_size(in.size()), '\0');
+  out.resize(boost::beast::detail::base64::encode(out.data(), in.data(), in.size()));
+  return out;
+}
+
+std::string metaOr(const std::map<std::string, std::string>& m, const std::string& key,
+                   const std::string& fallback) {
+  auto it = m.find(key);
+  return it == m.end() ? fallback : it->second;
+}
+
+void setString(json::Document& doc, const char* key, const std::string& value) {
+  auto& a = doc.GetAllocator();
+  json::Value v(value.c_str(), static_cast<rapidjson::SizeType>(value.size()), a);
+  auto it = doc.FindMember(key);
+  if (it != doc.MemberEnd()) {
+    it->value = v;
+  } else {
+    doc.AddMember(json::Value(key, a), v, a);
+  }
+}
+
+void setIfAbsent(json::Document& doc, const char* key, const std::string& value) {
+  if (!doc.HasMember(key)) setString(doc, key, value);
+}
+
+std::string mediaType(const std::string& content_type) {
+  std::string t = content_type.substr(0, content_type.find(';'));
+  while (!t.empty() && t.back() == ' ') t.pop_back();
+  for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return t;
+}
+
+}  // namespace
+
+std::string newUuid() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  uint64_t a = rng(), b = rng();
+  a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
+  b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 1
+  char buf[37];
+  std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(a >> 32),
+                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xffff),
+                static_cast<unsigned>(b >> 48),
+                static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  return buf;
+}
+
+std::string rfc3339Now() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+bool isJsonContentType(const std::string& content_type) {
+  std::string m = mediaType(content_type);
+  return m == "application/json" || (m.size() > 5 && m.compare(m.size() - 5, 5, "+json") == 0);
+}
+
+StatusOr<std::string> newEnvelope(const EnvelopeRequest& r) {
+  json::Document doc;
+  doc.SetObject();
+  auto& a = doc.GetAllocator();
+  std::string content_type = r.content_type.empty() ? "text/plain" : r.content_type;
+  setString(doc, "id", metaOr(r.metadata, "cloudevent.id", newUuid()));
+  setString(doc, "specversion", "1.0");
+  setString(doc, "source", metaOr(r.metadata, "cloudevent.source", r.app_id));
+  setString(doc, "type", metaOr(r.metadata, "cloudevent.type", "com.dapr.event.sent"));
+  setString(doc, "datacontenttype", content_type);
+  std::string media = mediaType(content_type);
+  if (media == "application/json") {
+    json::Document data(&a);
+    data.Parse(r.data.data(), r.data.size());
+    if (!data.HasParseError()) {
+      doc.AddMember("data", json::Value(data, a), a);
+    } else {
+      doc.AddMember("data",
+                    json::Value(r.data.c_str(), static_cast<rapidjson::SizeType>(r.data.size()), a),
+                    a);
+    }
+  } else if (media == "application/octet-stream") {
+    setString(doc, "data_base64", base64(r.data));
+  } else {
+    doc.AddMember(
+        "data", json::Value(r.data.c_str(), static_cast<rapidjson::SizeType>(r.data.size()), a), a);
+  }
+  setString(doc, "topic", r.topic);
+  setString(doc, "pubsubname", r.pubsub_name);
+  std::string traceparent = metaOr(r.metadata, "cloudevent.traceparent", r.traceparent);
+  setString(doc, "traceid", metaOr(r.metadata, "cloudevent.traceid", traceparent));
+  setString(doc, "traceparent", traceparent);
+  setString(doc, "tracestate", metaOr(r.metadata, "cloudevent.tracestate", r.tracestate));
+  setString(doc, "time", rfc3339Now());
+  return json::serialize(doc);
+}
+
+StatusOr<std::string> completeCallerEnvelope(const EnvelopeRequest& r) {
+  json::Document doc;
+  doc.Parse(r.data.data(), r.data.size());
+  if (doc.HasParseError() || !doc.IsObject()) {
+    return invalidArgumentError("the body is not a JSON CloudEvent object")
+        .withErrorCode("ERR_PUBSUB_CLOUD_EVENTS_SER", 500);
+  }
+  setString(doc, "topic", r.topic);
+  setString(doc, "pubsubname", r.pubsub_name);
+  setIfAbsent(doc, "id", newUuid());
+  setIfAbsent(doc, "source", "Dapr");
+  setIfAbsent(doc, "type", "com.dapr.event.sent");
+  setIfAbsent(doc, "specversion", "1.0");
+  setIfAbsent(doc, "traceid", r.traceparent);
+  setIfAbsent(doc, "traceparent", r.traceparent);
+  setIfAbsent(doc, "tracestate", r.tracestate);
+  setIfAbsent(doc, "time", rfc3339Now());
+  return json::serialize(doc);
+}
+
+std::string rawEnvelope(const std::string& pubsub_name, const std::string& topic,
+                        const std::string& data) {
+  json::Document doc;
+  doc.SetObject();
+  setString(doc, "id", newUuid());
+  setString(doc, "specversion", "1.0");
+  setString(doc, "datacontenttype", "application/octet-stream");
+  setString(doc, "source", "Dapr");
+  setString(doc, "type", "com.dapr.event.sent");
+  setString(doc, "topic", topic);
+  setString(doc, "pubsubname", pubsub_name);
+  setString(doc, "data_base64", base64(data));
+  return json::serialize(doc);
+}
+
+}  // namespace outrigger::sidecar::pubsub

@@ -1,0 +1,188 @@
+#include "sidecar/pubsub/subscriber.h"
+
+#include <strings.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <future>
+
+#include "common/logging/log.h"
+#include "sidecar/pubsub/cloudevent.h"
+#include "sidecar/pubsub/scopes.h"
+
+namespace outrigger::sidecar::pubsub {
+
+namespace bhttp = outrigger::http::bhttp;
+namespace ps = components::pubsub;
+
+namespace {
+
+// Blocks the component's consumer thread until the app answers (bounded by the app channel's
+// timeout): one message at a time per subscription keeps order and bounds what is in flight.
+// During shutdown it gives up once the graceful window has passed.
+StatusOr<outrigger::http::Response> callApp(runtime::Context& ctx, invoke::AppChannel& app,
+                                            outrigger::http::Request req) {
+  auto promise = std::make_shared<std::promise<StatusOr<outrigger::http::Response>>>();
+  auto future = promise->get_future();
+  app.call(std::move(req),
+           [promise](StatusOr<outrigger::http::Response> r) { promise->set_value(std::move(r)); });
+  auto limit = std::chrono::steady_clock::now() + app.options().timeout + std::chrono::seconds(5);
+  while (future.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
+    auto now = std::chrono::steady_clock::now();
+    if (now > limit) return deadlineExceededError("the app did not answer in time");
+    if (ctx.shutting_down && now > ctx.shutdownDeadline()) return unavailableError("shutting down");
+  }
+  return future.get();
+}
+
+bool expired(const json::Value& event) {
+  const json::Value* exp = json::find(event, "expiration");
+  if (!exp || !exp->IsString()) return false;
+  std::tm tm{};
+  if (!strptime(exp->GetString(), "%Y-%m-%dT%H:%M:%S", &tm)) return false;
+  return timegm(&tm) < std::time(nullptr);
+}
+
+}  // namespace
+
+Subscriber::Subscriber(runtime::Context& context, std::shared_ptr<invoke::AppChannel> app,
+                       InboundPolicy policy)
+    : context_(context), app_(std::move(app)), policy_(std::move(policy)) {}
+
+StatusOr<std::vector<Subscription>> Subscriber::fetchProgrammatic() {
+  outrigger::http::Request req{bhttp::verb::get, "/dapr/subscribe", 11};
+  req.set(bhttp::field::content_type, "application/json");
+  ASSIGN_OR_RETURN(auto res, callApp(context_, *app_, std::move(req)));
+  if (res.result_int() == 404) return std::vector<Subscription>{};
+  if (res.result_int() != 200) {
+    return unavailableError("GET /dapr/subscribe answered " + std::to_string(res.result_int()));
+  }
+  return parseProgrammatic(res.body());
+}
+
+void Subscriber::start(const std::vector<Subscription>& subscriptions) {
+  const std::string& app_id = context_.options.app_id;
+  for (const auto& s : subscriptions) {
+    if (!s.scopes.empty() &&
+        std::find(s.scopes.begin(), s.scopes.end(), app_id) == s.scopes.end()) {
+      continue;
+    }
+    auto inst = context_.compstore.pubsub.get(s.pubsub);
+    if (!inst) {
+      LOG_WARN << "subscription to topic " << s.topic << ": pubsub '" << s.pubsub
+               << "' is not loaded";
+      continue;
+    }
+    if (!topicAllowed(inst->properties, app_id, s.topic, TopicOperation::kSubscribe)) {
+      LOG_WARN << "subscription to topic " << s.topic << " on " << s.pubsub
+               << " is not allowed for app " << app_id;
+      continue;
+    }
+    auto sub = std::make_shared<const Subscription>(s);
+    Status st =
+        inst->component->subscribe(ps::SubscribeRequest{s.topic, s.metadata},
+                                   [this, sub](const ps::Message& m) { return handle(*sub, m); });
+    if (!st.ok()) {
+      LOG_ERROR << "failed to subscribe to topic " << s.topic << " on " << s.pubsub << ": "
+                << st.message();
+      continue;
+    }
+    active_.push_back(sub);
+    runtime::SubscriptionInfo info{s.pubsub, s.topic, s.dead_letter_topic, s.type, {}, s.metadata};
+    for (const auto& r : s.rules) info.rules.emplace_back(r.match ? r.match->text() : "", r.path);
+    std::lock_guard<std::mutex> lock(context_.subscriptions_mutex);
+    context_.subscriptions.push_back(std::move(info));
+    LOG_INFO << "subscribed to topic " << s.topic << " on pubsub " << s.pubsub;
+  }
+}
+
+Status Subscriber::deadLetter(const Subscription& sub, const ps::Message& message) {
+  auto inst = context_.compstore.pubsub.get(sub.pubsub);
+  if (!inst) return unavailableError("pubsub " + sub.pubsub + " is gone");
+  Status st = inst->component->publish(ps::PublishRequest{sub.dead_letter_topic, message.data,
+                                                          message.content_type, message.metadata});
+  if (!st.ok()) {
+    LOG_ERROR << "failed to publish to dead-letter topic " << sub.dead_letter_topic << ": "
+              << st.message();
+    return st;
+  }
+  return okStatus();
+}
+
+StatusOr<Subscriber::Outcome> Subscriber::post(const Subscription& sub, const std::string& path,
+                                               const std::string& body,
+                                               const ps::Message& message) {
+  outrigger::http::Request req{bhttp::verb::post, path, 11};
+  for (const auto& [k, v] : message.metadata) {
+    if (k.empty() || strcasecmp(k.c_str(), "content-length") == 0) continue;
+    req.set(k, v);
+  }
+  req.set(bhttp::field::content_type, "application/cloudevents+json");
+  req.set("pubsubname", sub.pubsub);
+  req.body() = body;
+  ASSIGN_OR_RETURN(auto res, callApp(context_, *app_, std::move(req)));
+  unsigned code = res.result_int();
+  if (code == 404) return Outcome::kNotFound;
+  if (code < 200 || code > 299) return unavailableError("the app answered " + std::to_string(code));
+  auto doc = json::parse(res.body());
+  if (!doc.ok() || !doc->IsObject()) return Outcome::kSuccess;
+  const json::Value* status = json::find(*doc, "status");
+  if (!status) return Outcome::kSuccess;
+  std::string s = status->IsString() ? status->GetString() : "";
+  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (s == "SUCCESS" || s.empty()) return Outcome::kSuccess;
+  if (s == "DROP") return Outcome::kDrop;
+  return Outcome::kRetry;
+}
+
+Status Subscriber::handle(const Subscription& sub, const ps::Message& message) {
+  std::string body =
+      sub.rawPayload() ? rawEnvelope(sub.pubsub, message.topic, message.data) : message.data;
+  json::Document event;
+  event.Parse(body.data(), body.size());
+  auto fail = [&](const Status& st) -> Status {
+    if (!sub.dead_letter_topic.empty()) return deadLetter(sub, message);
+    return st;
+  };
+  if (event.HasParseError() || !event.IsObject()) {
+    LOG_WARN << "message on topic " << message.topic << " is not a CloudEvent JSON object";
+    return fail(invalidArgumentError("the message is not a CloudEvent"));
+  }
+  if (expired(event)) {
+    LOG_WARN << "dropping expired message on topic " << message.topic;
+    return sub.dead_letter_topic.empty() ? okStatus() : deadLetter(sub, message);
+  }
+  std::string path = sub.route(event);
+  if (path.empty()) {
+    // No rule matched: acknowledged, as Dapr does.
+    return sub.dead_letter_topic.empty() ? okStatus() : deadLetter(sub, message);
+  }
+  Outcome outcome = Outcome::kSuccess;
+  auto attempt = [&]() -> Status {
+    auto r = post(sub, path, body, message);
+    if (!r.ok()) return r.status();
+    outcome = *r;
+    if (outcome == Outcome::kRetry) return unavailableError("the app asked to retry");
+    return okStatus();
+  };
+  Status st = policy_ ? policy_(sub.pubsub, attempt) : attempt();
+  if (!st.ok()) {
+    if (context_.shutting_down) return st;  // never dead-letter because we are stopping
+    LOG_WARN << "delivery of a message on topic " << message.topic << " to " << path
+             << " failed: " << st.message();
+    return fail(st);
+  }
+  if (outcome == Outcome::kNotFound) {
+    LOG_WARN << "the app answered 404 for topic " << message.topic << " at " << path
+             << ": message dropped";
+    return okStatus();
+  }
+  if (outcome == Outcome::kDrop) {
+    LOG_WARN << "the app dropped a message on topic " << message.topic;
+    return sub.dead_letter_topic.empty() ? okStatus() : deadLetter(sub, message);
+  }
+  return okStatus();
+}
+
+}  // namespace outrigger::sidecar::pubsub
