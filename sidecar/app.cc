@@ -16,10 +16,12 @@
 #include "common/metrics/metrics.h"
 #include "sidecar/api/http/api_server.h"
 #include "sidecar/api/http/respond.h"
+#include "sidecar/api/universal/bindings.h"
 #include "sidecar/api/universal/invoke.h"
 #include "sidecar/api/universal/pubsub.h"
 #include "sidecar/api/universal/secrets.h"
 #include "sidecar/api/universal/state.h"
+#include "sidecar/bindings/input_bindings.h"
 #include "sidecar/options.h"
 #include "sidecar/pubsub/subscriber.h"
 #include "sidecar/runtime/processor.h"
@@ -138,6 +140,7 @@ int run(int argc, char** argv) {
   api::universal::SecretsApi secrets_api(ctx);
   api::universal::InvokeApi invoke_api(ctx, pool, app_channel, resolver);
   api::universal::PubSubApi pubsub_api(ctx);
+  api::universal::BindingsApi bindings_api(ctx);
 
   std::function<void()> shutdown;
   api::http::Apis apis;
@@ -146,6 +149,7 @@ int run(int argc, char** argv) {
   apis.secrets = &secrets_api;
   apis.invoke = &invoke_api;
   apis.pubsub = &pubsub_api;
+  apis.bindings = &bindings_api;
   apis.request_shutdown = [&] { asio::post(ioc, [&] { shutdown(); }); };
 
   auto registry = o.enable_metrics ? std::make_shared<prometheus::Registry>() : nullptr;
@@ -229,10 +233,14 @@ int run(int argc, char** argv) {
 
   // Once the app listens: its programmatic subscriptions, then delivery starts.
   std::unique_ptr<pubsub::Subscriber> subscriber;
-  if (app_channel) subscriber = std::make_unique<pubsub::Subscriber>(ctx, app_channel);
+  std::unique_ptr<bindings::InputBindings> input_bindings;
+  if (app_channel) {
+    subscriber = std::make_unique<pubsub::Subscriber>(ctx, app_channel);
+    input_bindings = std::make_unique<bindings::InputBindings>(ctx, app_channel);
+  }
   std::thread app_waiter;
   if (o.app_port > 0) {
-    app_waiter = std::thread([&ctx, &subscriber, declarative] {
+    app_waiter = std::thread([&ctx, &subscriber, &input_bindings, declarative] {
       waitForApp(ctx);
       if (ctx.shutting_down || !ctx.app_connected) return;
       auto subs = declarative;
@@ -245,6 +253,7 @@ int run(int argc, char** argv) {
         }
       }
       subscriber->start(subs);
+      input_bindings->start();
     });
   } else {
     ctx.app_connected = true;
@@ -284,6 +293,7 @@ int run(int argc, char** argv) {
     // Stop consuming first: messages in delivery finish (or stay unacknowledged with the broker).
     closer = std::thread([&] {
       for (const auto& p : ctx.compstore.pubsub.all()) p->component->close();
+      for (const auto& b : ctx.compstore.bindings.all()) b->component->close();
       consumers_closed = true;
     });
     drain();

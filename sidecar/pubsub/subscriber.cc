@@ -10,6 +10,7 @@
 #include "common/logging/log.h"
 #include "sidecar/pubsub/cloudevent.h"
 #include "sidecar/pubsub/scopes.h"
+#include "sidecar/runtime/app_call.h"
 
 namespace outrigger::sidecar::pubsub {
 
@@ -17,24 +18,6 @@ namespace bhttp = outrigger::http::bhttp;
 namespace ps = components::pubsub;
 
 namespace {
-
-// Blocks the component's consumer thread until the app answers (bounded by the app channel's
-// timeout): one message at a time per subscription keeps order and bounds what is in flight.
-// During shutdown it gives up once the graceful window has passed.
-StatusOr<outrigger::http::Response> callApp(runtime::Context& ctx, invoke::AppChannel& app,
-                                            outrigger::http::Request req) {
-  auto promise = std::make_shared<std::promise<StatusOr<outrigger::http::Response>>>();
-  auto future = promise->get_future();
-  app.call(std::move(req),
-           [promise](StatusOr<outrigger::http::Response> r) { promise->set_value(std::move(r)); });
-  auto limit = std::chrono::steady_clock::now() + app.options().timeout + std::chrono::seconds(5);
-  while (future.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
-    auto now = std::chrono::steady_clock::now();
-    if (now > limit) return deadlineExceededError("the app did not answer in time");
-    if (ctx.shutting_down && now > ctx.shutdownDeadline()) return unavailableError("shutting down");
-  }
-  return future.get();
-}
 
 bool expired(const json::Value& event) {
   const json::Value* exp = json::find(event, "expiration");
@@ -53,7 +36,7 @@ Subscriber::Subscriber(runtime::Context& context, std::shared_ptr<invoke::AppCha
 StatusOr<std::vector<Subscription>> Subscriber::fetchProgrammatic() {
   outrigger::http::Request req{bhttp::verb::get, "/dapr/subscribe", 11};
   req.set(bhttp::field::content_type, "application/json");
-  ASSIGN_OR_RETURN(auto res, callApp(context_, *app_, std::move(req)));
+  ASSIGN_OR_RETURN(auto res, runtime::callAppBlocking(context_, *app_, std::move(req)));
   if (res.result_int() == 404) return std::vector<Subscription>{};
   if (res.result_int() != 200) {
     return unavailableError("GET /dapr/subscribe answered " + std::to_string(res.result_int()));
@@ -121,7 +104,7 @@ StatusOr<Subscriber::Outcome> Subscriber::post(const Subscription& sub, const st
   req.set(bhttp::field::content_type, "application/cloudevents+json");
   req.set("pubsubname", sub.pubsub);
   req.body() = body;
-  ASSIGN_OR_RETURN(auto res, callApp(context_, *app_, std::move(req)));
+  ASSIGN_OR_RETURN(auto res, runtime::callAppBlocking(context_, *app_, std::move(req)));
   unsigned code = res.result_int();
   if (code == 404) return Outcome::kNotFound;
   if (code < 200 || code > 299) return unavailableError("the app answered " + std::to_string(code));

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/executor/bounded_executor.h"
+#include "sidecar/components/bindings/binding.h"
 #include "sidecar/components/pubsub/pubsub.h"
 #include "sidecar/components/secretstores/secret_store.h"
 #include "sidecar/components/state/store.h"
@@ -32,6 +33,7 @@ struct Instance {
 using StateInstance = Instance<components::state::Store>;
 using SecretStoreInstance = Instance<components::secretstores::SecretStore>;
 using PubSubInstance = Instance<components::pubsub::PubSub>;
+using BindingInstance = Instance<components::bindings::Binding>;
 
 template <typename T>
 class InstanceMap {
@@ -73,6 +75,7 @@ struct CompStore {
   InstanceMap<components::state::Store> state;
   InstanceMap<components::secretstores::SecretStore> secretstores;
   InstanceMap<components::pubsub::PubSub> pubsub;
+  InstanceMap<components::bindings::Binding> bindings;
 };
 
 }  // namespace outrigger::sidecar::runtime

@@ -63,6 +63,10 @@ StatusOr<std::shared_ptr<Instance<T>>> build(const FactoryRegistry<T>& factories
     instance->executor = std::make_shared<BoundedExecutor>(spec.name, options.workers_per_component,
                                                            options.queue_per_component);
   }
+  if constexpr (std::is_same_v<T, components::bindings::Binding>) {
+    if (instance->component->input()) instance->capabilities.push_back("INPUT_BINDING");
+    if (instance->component->output()) instance->capabilities.push_back("OUTPUT_BINDING");
+  }
   if constexpr (std::is_same_v<T, components::state::Store>) {
     instance->key_prefix = props->get("keyPrefix", "appid");
     if (props->getBool("actorStateStore")) instance->capabilities.push_back("ACTOR");
@@ -160,6 +164,13 @@ Status Processor::initOne(const ComponentSpec& spec) {
     }
     if (auto old = store_.pubsub.remove(spec.name)) old->component->close();
     store_.pubsub.put(*instance);
+  } else if (block == "bindings") {
+    auto instance = build(registry_.bindings, spec, *raw, options_);
+    if (!instance.ok()) {
+      return Status(instance.status().code(), describe(spec) + ": " + instance.status().message());
+    }
+    if (auto old = store_.bindings.remove(spec.name)) old->component->close();
+    store_.bindings.put(*instance);
   } else if (block == "secretstores") {
     auto instance = build(registry_.secretstores, spec, *raw, options_);
     if (!instance.ok())
@@ -206,6 +217,10 @@ bool Processor::remove(const std::string& name) {
     s->component->close();
     return true;
   }
+  if (auto s = store_.bindings.remove(name)) {
+    s->component->close();
+    return true;
+  }
   return false;
 }
 
@@ -219,6 +234,10 @@ void Processor::closeAll() {
     s->component->close();
   }
   for (const auto& s : store_.pubsub.all()) {
+    if (s->executor) s->executor->shutdown();
+    s->component->close();
+  }
+  for (const auto& s : store_.bindings.all()) {
     if (s->executor) s->executor->shutdown();
     s->component->close();
   }

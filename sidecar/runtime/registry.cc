@@ -6,6 +6,7 @@ std::string Registry::blockOf(const std::string& type) const {
   if (state.has(type)) return "state";
   if (secretstores.has(type)) return "secretstores";
   if (pubsub.has(type)) return "pubsub";
+  if (bindings.has(type)) return "bindings";
   return {};
 }
 

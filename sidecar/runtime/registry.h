@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/status/status.h"
+#include "sidecar/components/bindings/binding.h"
 #include "sidecar/components/pubsub/pubsub.h"
 #include "sidecar/components/secretstores/secret_store.h"
 #include "sidecar/components/state/store.h"
@@ -71,6 +72,7 @@ struct Registry {
   FactoryRegistry<components::state::Store> state;
   FactoryRegistry<components::secretstores::SecretStore> secretstores;
   FactoryRegistry<components::pubsub::PubSub> pubsub;
+  FactoryRegistry<components::bindings::Binding> bindings;
 
   // The building block of a type ("state.redis" -> "state"); empty if no block knows it.
   std::string blockOf(const std::string& type) const;

@@ -21,6 +21,7 @@ ApiServer::ApiServer(Apis apis, std::shared_ptr<prometheus::Registry> registry)
   addStateEndpoints(router_, apis_);
   addSecretsEndpoints(router_, apis_);
   addPubSubEndpoints(router_, apis_);
+  addBindingsEndpoints(router_, apis_);
   addInvokeEndpoints(router_, apis_);
   fallback_ = invokeFallback(apis_);
   if (registry_) {

@@ -13,6 +13,7 @@ class StateApi;
 class SecretsApi;
 class InvokeApi;
 class PubSubApi;
+class BindingsApi;
 }  // namespace outrigger::sidecar::api::universal
 
 namespace outrigger::sidecar::api::http {
@@ -23,6 +24,7 @@ struct Apis {
   universal::SecretsApi* secrets = nullptr;
   universal::InvokeApi* invoke = nullptr;
   universal::PubSubApi* pubsub = nullptr;
+  universal::BindingsApi* bindings = nullptr;
   std::function<void()> request_shutdown;
 };
 
@@ -32,6 +34,7 @@ void addMetadataEndpoints(outrigger::http::Router& router, Apis& apis);
 void addHealthzEndpoints(outrigger::http::Router& router, Apis& apis);
 void addInvokeEndpoints(outrigger::http::Router& router, Apis& apis);
 void addPubSubEndpoints(outrigger::http::Router& router, Apis& apis);
+void addBindingsEndpoints(outrigger::http::Router& router, Apis& apis);
 // The handler for paths no route claims: service invocation by the dapr-app-id header.
 outrigger::http::RouteHandler invokeFallback(Apis& apis);
 

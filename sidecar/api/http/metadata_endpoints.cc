@@ -57,6 +57,7 @@ std::string renderMetadata(runtime::Context& ctx) {
   writeComponents(w, ctx.compstore.state.all());
   writeComponents(w, ctx.compstore.secretstores.all());
   writeComponents(w, ctx.compstore.pubsub.all());
+  writeComponents(w, ctx.compstore.bindings.all());
   w.EndArray();
   w.Key("extended");
   w.StartObject();

@@ -1,0 +1,38 @@
+#include "sidecar/api/universal/bindings.h"
+
+#include <algorithm>
+
+namespace outrigger::sidecar::api::universal {
+
+namespace b = components::bindings;
+
+void BindingsApi::invoke(const std::string& name, b::InvokeRequest request,
+                         Callback<b::InvokeResponse> done) {
+  auto inst = context_.compstore.bindings.get(name);
+  if (!inst || !inst->component->output()) {
+    return done(notFoundError("couldn't find output binding " + name)
+                    .withErrorCode("ERR_INVOKE_OUTPUT_BINDING", 500));
+  }
+  auto ops = inst->component->output()->operations();
+  if (std::find(ops.begin(), ops.end(), request.operation) == ops.end()) {
+    std::string list;
+    for (const auto& o : ops) list += (list.empty() ? "" : ", ") + o;
+    return done(invalidArgumentError("binding " + name + " does not support operation '" +
+                                     request.operation + "' (supported: " + list + ")")
+                    .withErrorCode("ERR_INVOKE_OUTPUT_BINDING", 500));
+  }
+  runOnComponent<StatusOr<b::InvokeResponse>>(
+      inst->executor,
+      [inst, name, request = std::move(request)]() -> StatusOr<b::InvokeResponse> {
+        auto r = inst->component->output()->invoke(request);
+        if (!r.ok()) {
+          return Status(r.status().code(),
+                        "error invoking output binding " + name + ": " + r.status().message())
+              .withErrorCode("ERR_INVOKE_OUTPUT_BINDING", 500);
+        }
+        return r;
+      },
+      std::move(done));
+}
+
+}  // namespace outrigger::sidecar::api::universal

@@ -1,0 +1,30 @@
+#pragma once
+
+// Starts input bindings and delivers their events to the app (contract §1.5 "Input").
+
+#include <memory>
+
+#include "sidecar/invoke/app_channel.h"
+#include "sidecar/pubsub/subscriber.h"
+#include "sidecar/runtime/context.h"
+
+namespace outrigger::sidecar::bindings {
+
+class InputBindings {
+ public:
+  InputBindings(runtime::Context& context, std::shared_ptr<invoke::AppChannel> app,
+                pubsub::InboundPolicy policy = nullptr)
+      : context_(context), app_(std::move(app)), policy_(std::move(policy)) {}
+
+  // Starts every input binding the app listens to: declared with direction "input", or
+  // answering the OPTIONS probe on its route with 2xx or 405.
+  void start();
+
+ private:
+  bool appListens(const std::string& route);
+  runtime::Context& context_;
+  std::shared_ptr<invoke::AppChannel> app_;
+  pubsub::InboundPolicy policy_;
+};
+
+}  // namespace outrigger::sidecar::bindings

@@ -1,0 +1,65 @@
+#pragma once
+
+// The bindings interfaces. A binding component may be an output binding (the app calls it), an
+// input binding (it calls the app), or both; the runtime asks through input()/output().
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/status/status.h"
+#include "sidecar/runtime/metadata.h"
+
+namespace outrigger::sidecar::components::bindings {
+
+using Metadata = std::map<std::string, std::string>;
+
+struct InvokeRequest {
+  std::string operation;
+  std::string data;  // JSON text of the request's "data" (a JSON string keeps its quotes)
+  Metadata metadata;
+};
+
+struct InvokeResponse {
+  bool has_data = false;
+  std::string data;
+  std::string content_type;
+  Metadata metadata;
+};
+
+class OutputBinding {
+ public:
+  virtual ~OutputBinding() = default;
+  virtual std::vector<std::string> operations() const = 0;
+  virtual StatusOr<InvokeResponse> invoke(const InvokeRequest& request) = 0;
+};
+
+struct InputEvent {
+  std::string data;
+  Metadata metadata;
+};
+
+// Delivers one event to the app; OK with the app's reply body, or an error when the app did
+// not take it (the component then retries or nacks as its backend allows).
+using InputHandler = std::function<StatusOr<std::string>(const InputEvent&)>;
+
+class InputBinding {
+ public:
+  virtual ~InputBinding() = default;
+  // Starts reading on the component's own thread(s); returns once reading has started.
+  virtual Status read(InputHandler handler) = 0;
+};
+
+class Binding {
+ public:
+  virtual ~Binding() = default;
+  virtual Status init(const runtime::Properties& properties) = 0;
+  virtual std::vector<std::string> features() const { return {}; }
+  virtual OutputBinding* output() { return nullptr; }
+  virtual InputBinding* input() { return nullptr; }
+  // Stops input reading (waiting for a handler in progress) and releases resources.
+  virtual void close() {}
+};
+
+}  // namespace outrigger::sidecar::components::bindings

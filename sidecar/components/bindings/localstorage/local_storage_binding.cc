@@ -1,0 +1,125 @@
+#include "sidecar/components/bindings/localstorage/local_storage_binding.h"
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "common/json/json.h"
+
+namespace outrigger::sidecar::components::bindings::localstorage {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string randomName() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::ostringstream s;
+  s << std::hex << rng() << rng();
+  return s.str();
+}
+
+// The request's data is JSON text: a JSON string is stored as its contents.
+std::string payload(const std::string& data) {
+  json::Document doc;
+  doc.Parse(data.data(), data.size());
+  if (!doc.HasParseError() && doc.IsString())
+    return std::string(doc.GetString(), doc.GetStringLength());
+  return data;
+}
+
+}  // namespace
+
+Status LocalStorageBinding::init(const runtime::Properties& properties) {
+  std::error_code ec;
+  fs::path root = properties.get("rootPath");
+  fs::create_directories(root, ec);
+  if (ec)
+    return unavailableError("metadata field 'rootPath': cannot create " + root.string() + ": " +
+                            ec.message());
+  root_ = fs::weakly_canonical(root, ec).string();
+  if (ec) return unavailableError("metadata field 'rootPath': " + ec.message());
+  return okStatus();
+}
+
+std::vector<std::string> LocalStorageBinding::operations() const {
+  return {"create", "get", "list", "delete"};
+}
+
+StatusOr<std::string> LocalStorageBinding::pathFor(const std::string& file_name) const {
+  if (file_name.empty()) return invalidArgumentError("metadata fileName is required");
+  fs::path p =
+      fs::path(file_name).is_absolute() ? fs::path(file_name) : fs::path(root_) / file_name;
+  std::error_code ec;
+  std::string full = fs::weakly_canonical(p, ec).string();
+  if (ec) return invalidArgumentError("invalid fileName '" + file_name + "'");
+  if (full.compare(0, root_.size(), root_) != 0 ||
+      (full.size() > root_.size() && full[root_.size()] != '/')) {
+    return permissionDeniedError("fileName '" + file_name + "' is outside the binding's rootPath");
+  }
+  return full;
+}
+
+StatusOr<InvokeResponse> LocalStorageBinding::invoke(const InvokeRequest& request) {
+  InvokeResponse res;
+  auto name_it = request.metadata.find("fileName");
+  std::string file_name = name_it == request.metadata.end() ? "" : name_it->second;
+  if (request.operation == "create") {
+    if (file_name.empty()) file_name = randomName();
+    ASSIGN_OR_RETURN(std::string path, pathFor(file_name));
+    std::error_code ec;
+    fs::create_directories(fs::path(path).parent_path(), ec);
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    std::string bytes = payload(request.data);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out) return unavailableError("cannot write " + file_name);
+    res.metadata["fileName"] = file_name;
+    return res;
+  }
+  if (request.operation == "get") {
+    ASSIGN_OR_RETURN(std::string path, pathFor(file_name));
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return notFoundError("file " + file_name + " not found");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    res.has_data = true;
+    res.data = ss.str();
+    res.content_type = "application/octet-stream";
+    return res;
+  }
+  if (request.operation == "delete") {
+    ASSIGN_OR_RETURN(std::string path, pathFor(file_name));
+    std::error_code ec;
+    if (!fs::remove(path, ec)) return notFoundError("file " + file_name + " not found");
+    return res;
+  }
+  if (request.operation == "list") {
+    json::Document doc;
+    doc.SetArray();
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(root_, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (!it->is_regular_file()) continue;
+      std::string rel = fs::relative(it->path(), root_).string();
+      doc.PushBack(json::Value(rel.c_str(), static_cast<rapidjson::SizeType>(rel.size()),
+                               doc.GetAllocator()),
+                   doc.GetAllocator());
+    }
+    res.has_data = true;
+    res.data = json::serialize(doc);
+    res.content_type = "application/json";
+    return res;
+  }
+  return invalidArgumentError("unsupported operation " + request.operation);
+}
+
+void registerComponent(runtime::Registry& registry) {
+  runtime::ComponentFactory<Binding> factory;
+  factory.type = "bindings.localstorage";
+  factory.fields = {{"rootPath", runtime::FieldType::kString, true, std::nullopt, {}}};
+  factory.create = [] { return std::make_unique<LocalStorageBinding>(); };
+  (void)registry.bindings.add(std::move(factory));
+}
+
+}  // namespace outrigger::sidecar::components::bindings::localstorage

@@ -1,0 +1,26 @@
+#pragma once
+
+#include <string>
+
+#include "sidecar/components/bindings/binding.h"
+#include "sidecar/runtime/registry.h"
+
+namespace outrigger::sidecar::components::bindings::localstorage {
+
+// bindings.localstorage: files under rootPath (create, get, list, delete). A fileName that
+// would leave rootPath is refused.
+class LocalStorageBinding : public Binding, public OutputBinding {
+ public:
+  Status init(const runtime::Properties& properties) override;
+  OutputBinding* output() override { return this; }
+  std::vector<std::string> operations() const override;
+  StatusOr<InvokeResponse> invoke(const InvokeRequest& request) override;
+
+ private:
+  StatusOr<std::string> pathFor(const std::string& file_name) const;
+  std::string root_;
+};
+
+void registerComponent(runtime::Registry& registry);
+
+}  // namespace outrigger::sidecar::components::bindings::localstorage
