@@ -24,6 +24,7 @@
 #include "sidecar/bindings/input_bindings.h"
 #include "sidecar/options.h"
 #include "sidecar/pubsub/subscriber.h"
+#include "sidecar/resiliency/resiliency.h"
 #include "sidecar/runtime/processor.h"
 #include "sidecar/runtime/registry.h"
 #include "sidecar/runtime/resources.h"
@@ -99,7 +100,15 @@ int run(int argc, char** argv) {
     LOG_ERROR << "failed to load resources: " << resources.status().message();
     return 1;
   }
+  auto resiliency = resiliency::Resiliency::load(resources->others, o.app_id);
+  if (!resiliency.ok()) {
+    LOG_ERROR << "failed to load resiliency: " << resiliency.status().message();
+    return 1;
+  }
+  if ((*resiliency)->count() > 0)
+    LOG_INFO << (*resiliency)->count() << " resiliency policies loaded";
   runtime::ProcessorOptions popts;
+  popts.resiliency = *resiliency;
   popts.app_id = o.app_id;
   popts.namespace_name = ctx.namespace_name;
   runtime::Processor processor(runtime::builtinRegistry(), ctx.compstore, popts);
@@ -235,8 +244,16 @@ int run(int argc, char** argv) {
   std::unique_ptr<pubsub::Subscriber> subscriber;
   std::unique_ptr<bindings::InputBindings> input_bindings;
   if (app_channel) {
-    subscriber = std::make_unique<pubsub::Subscriber>(ctx, app_channel);
-    input_bindings = std::make_unique<bindings::InputBindings>(ctx, app_channel);
+    auto policies = *resiliency;
+    auto inbound = [policies](const char* block) -> pubsub::InboundPolicy {
+      return [policies, block](const std::string& component, std::function<Status()> attempt) {
+        auto policy = policies->componentInbound(component, block);
+        return policy ? policy->run(attempt) : attempt();
+      };
+    };
+    subscriber = std::make_unique<pubsub::Subscriber>(ctx, app_channel, inbound("pubsub"));
+    input_bindings =
+        std::make_unique<bindings::InputBindings>(ctx, app_channel, inbound("bindings"));
   }
   std::thread app_waiter;
   if (o.app_port > 0) {

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <future>
 
+#include "sidecar/resiliency/policy.h"
+
 namespace outrigger::sidecar::runtime {
 
 StatusOr<outrigger::http::Response> callAppBlocking(Context& ctx, invoke::AppChannel& app,
@@ -12,6 +14,9 @@ StatusOr<outrigger::http::Response> callAppBlocking(Context& ctx, invoke::AppCha
   app.call(std::move(req),
            [promise](StatusOr<outrigger::http::Response> r) { promise->set_value(std::move(r)); });
   auto limit = std::chrono::steady_clock::now() + app.options().timeout + std::chrono::seconds(5);
+  // A resiliency timeout around this attempt shortens the wait.
+  if (auto deadline = resiliency::currentDeadline(); deadline && *deadline < limit)
+    limit = *deadline;
   while (future.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
     auto now = std::chrono::steady_clock::now();
     if (now > limit) return deadlineExceededError("the app did not answer in time");

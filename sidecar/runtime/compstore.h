@@ -15,6 +15,7 @@
 #include "sidecar/components/pubsub/pubsub.h"
 #include "sidecar/components/secretstores/secret_store.h"
 #include "sidecar/components/state/store.h"
+#include "sidecar/resiliency/policy.h"
 #include "sidecar/runtime/resources.h"
 
 namespace outrigger::sidecar::runtime {
@@ -25,6 +26,8 @@ struct Instance {
   std::shared_ptr<T> component;
   // Set for blocking components: their calls run here, never on an I/O thread.
   std::shared_ptr<BoundedExecutor> executor;
+  // Outbound resiliency policy for calls to this component; null when none applies.
+  std::shared_ptr<const resiliency::Policy> outbound;
   std::vector<std::string> capabilities;
   Properties properties;   // validated metadata, as the component got it
   std::string key_prefix;  // state: "appid" (default), "name", "namespace", "none" or a literal

@@ -59,7 +59,15 @@ StatusOr<std::shared_ptr<Instance<T>>> build(const FactoryRegistry<T>& factories
   instance->component = std::move(component);
   instance->capabilities = instance->component->features();
   instance->properties = *props;
-  if (factory->blocking) {
+  if (options.resiliency) {
+    std::string block = std::is_same_v<T, components::state::Store>        ? "state"
+                        : std::is_same_v<T, components::pubsub::PubSub>    ? "pubsub"
+                        : std::is_same_v<T, components::bindings::Binding> ? "bindings"
+                                                                           : "secretstores";
+    instance->outbound = options.resiliency->componentOutbound(spec.name, block);
+  }
+  // Retries sleep between attempts: never on an I/O thread.
+  if (factory->blocking || instance->outbound) {
     instance->executor = std::make_shared<BoundedExecutor>(spec.name, options.workers_per_component,
                                                            options.queue_per_component);
   }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/status/status.h"
+#include "sidecar/resiliency/resiliency.h"
 #include "sidecar/runtime/compstore.h"
 #include "sidecar/runtime/registry.h"
 #include "sidecar/runtime/resources.h"
@@ -18,6 +19,7 @@ struct ProcessorOptions {
   std::string namespace_name;
   size_t workers_per_component = 4;
   size_t queue_per_component = 1024;
+  std::shared_ptr<resiliency::Resiliency> resiliency;  // may be null
 };
 
 class Processor {

@@ -32,7 +32,7 @@ void BindingsApi::invoke(const std::string& name, b::InvokeRequest request,
         }
         return r;
       },
-      std::move(done));
+      std::move(done), inst->outbound);
 }
 
 }  // namespace outrigger::sidecar::api::universal

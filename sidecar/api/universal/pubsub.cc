@@ -87,7 +87,7 @@ void PubSubApi::publish(PublishRequest request, StatusCallback done) {
         }
         return okStatus();
       },
-      std::move(done));
+      std::move(done), i->outbound);
 }
 
 void PubSubApi::bulkPublish(BulkPublishRequest request, Callback<std::vector<FailedEntry>> done) {
@@ -120,7 +120,7 @@ void PubSubApi::bulkPublish(BulkPublishRequest request, Callback<std::vector<Fai
         }
         return failed;
       },
-      std::move(done));
+      std::move(done), i->outbound);
 }
 
 }  // namespace outrigger::sidecar::api::universal

@@ -35,7 +35,7 @@ void SecretsApi::get(const std::string& store, const std::string& key,
         }
         return *r;
       },
-      std::move(done));
+      std::move(done), inst->outbound);
 }
 
 void SecretsApi::bulk(const std::string& store, std::map<std::string, std::string> metadata,
@@ -54,7 +54,7 @@ void SecretsApi::bulk(const std::string& store, std::map<std::string, std::strin
         }
         return *r;
       },
-      std::move(done));
+      std::move(done), inst->outbound);
 }
 
 }  // namespace outrigger::sidecar::api::universal

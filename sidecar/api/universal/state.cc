@@ -123,7 +123,7 @@ void StateApi::get(GetStateRequest request, Callback<GetStateResponse> done) {
         out.metadata = std::move(r->metadata);
         return out;
       },
-      std::move(done));
+      std::move(done), inst->outbound);
 }
 
 void StateApi::save(SaveStateRequest request, StatusCallback done) {
@@ -165,7 +165,7 @@ void StateApi::save(SaveStateRequest request, StatusCallback done) {
         }
         return okStatus();
       },
-      std::move(done));
+      std::move(done), inst->outbound);
 }
 
 void StateApi::remove(DeleteStateRequest request, StatusCallback done) {
@@ -189,7 +189,7 @@ void StateApi::remove(DeleteStateRequest request, StatusCallback done) {
                               inst->spec.name, st);
         return okStatus();
       },
-      std::move(done));
+      std::move(done), inst->outbound);
 }
 
 void StateApi::bulkGet(BulkGetRequest request, Callback<std::vector<BulkGetItem>> done) {
@@ -225,7 +225,7 @@ void StateApi::bulkGet(BulkGetRequest request, Callback<std::vector<BulkGetItem>
         }
         return out;
       },
-      std::move(done));
+      std::move(done), inst->outbound);
 }
 
 void StateApi::transaction(TransactionRequest request, StatusCallback done) {
@@ -285,7 +285,7 @@ void StateApi::transaction(TransactionRequest request, StatusCallback done) {
         }
         return okStatus();
       },
-      std::move(done));
+      std::move(done), inst->outbound);
 }
 
 }  // namespace outrigger::sidecar::api::universal
