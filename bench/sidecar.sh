@@ -8,7 +8,10 @@
 # Environment knobs:
 #   BENCH_BUILD_DIR   build directory (default <repo>/build-bench)
 #   BENCH_SKIP_BUILD  1: use the binaries already in BENCH_BUILD_DIR
-#   BENCH_DURATION    seconds per invocation measurement (default 10)
+#   BENCH_ROUNDS      rounds of the invocation measurements (default 3); the targets take turns
+#                     within a round, so a burst of load from elsewhere on a shared machine
+#                     spreads over all of them instead of hitting one
+#   BENCH_DURATION    seconds per target and round (default 4: 12 s per target in all)
 #   BENCH_STATE_DURATION  seconds per state measurement (default 5)
 #   BENCH_KEEP        1: keep the work directory (logs, raw tool outputs) and print its path
 #
@@ -16,8 +19,9 @@
 #  (a) POST with a 1 KB body to an app answering 1 KB, five ways: app direct; one sidecar
 #      (sidecar B -> its app); two sidecars (sidecar A -> sidecar B's internal port -> app);
 #      one nginx (-> app); nginx pair (nginx 1 -> nginx 2 -> app). Max throughput: wrk, 2
-#      threads, 16 connections. Latency: hey at a fixed 1000 req/s over 16 connections
-#      (-c 16 -q 62.5: hey's rate is per worker), p50/p90/p99.
+#      threads, 16 connections, median of the rounds. Latency: hey at a fixed 1000 req/s over
+#      16 connections (-c 16 -q 62.5: hey's rate is per worker), p50/p90/p99 over every request
+#      of every round (hey -o csv).
 #  (b) state GET and SAVE (1 KB values, 1000 keys) through a sidecar on state.in-memory and on
 #      state.redis (a redis-server on a free loopback port), wrk with Lua scripts, 16
 #      connections; redis-benchmark GET/SET (16 clients, 1 KB values, 1000 keys) as baseline.
@@ -28,7 +32,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BENCH_BUILD_DIR:-$ROOT/build-bench}
-DUR=${BENCH_DURATION:-10}
+ROUNDS=${BENCH_ROUNDS:-3}
+DUR=${BENCH_DURATION:-4}
 STATE_DUR=${BENCH_STATE_DURATION:-5}
 CONNS=16
 RATE=1000
@@ -51,6 +56,7 @@ OUTRIGGERD=$BUILD/sidecar/outriggerd
 ECHO_APP=$BUILD/bench/bench_echo_app
 STARTUP_PROBE=$BUILD/bench/bench_startup_probe
 
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 WORK=$(mktemp -d /tmp/outrigger-bench.XXXXXX)
 export OUTRIGGER_NAMERESOLUTION_DIR=$WORK/nameresolution
 mkdir -p "$OUTRIGGER_NAMERESOLUTION_DIR" "$WORK/res-mem" "$WORK/res-redis"
@@ -150,30 +156,36 @@ sample_rss() {
   done
 }
 
-# run_wrk NAME URL [LUA]: prints req/s; warns about errors and non-2xx answers.
+# run_wrk NAME URL LUA SECONDS: prints req/s; warns about errors and non-2xx answers.
 run_wrk() {
-  local name=$1 url=$2 lua=${3:-$WORK/post.lua} out=$WORK/wrk-$1.txt
-  wrk -t2 -c"$CONNS" -d1s -s "$lua" "$url" >/dev/null  # warm-up: connections, caches
-  wrk -t2 -c"$CONNS" -d"${DUR_OVERRIDE:-$DUR}s" -s "$lua" --latency "$url" >"$out"
-  if grep -qE 'Non-2xx|Socket errors' "$out"; then
-    log "WARNING: $name: $(grep -E 'Non-2xx|Socket errors' "$out" | tr -s ' ' | tr '\n' ' ')"
+  local name=$1 url=$2 lua=$3 secs=$4 out=$WORK/wrk-$1.txt
+  wrk -t2 -c"$CONNS" -d"${secs}s" -s "$lua" --latency "$url" >>"$out"
+  if tail -n 20 "$out" | grep -qE 'Non-2xx|Socket errors'; then
+    log "WARNING: $name: $(tail -n 20 "$out" | grep -E 'Non-2xx|Socket errors' | tr -s ' ' | tr '\n' ' ')"
   fi
-  awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out"
+  tail -n 20 "$out" | awk '/^Requests\/sec:/ { printf "%.0f", $2 }'
 }
 
-# run_hey NAME URL: prints "p50 p90 p99 achieved_rps" (ms) at RATE req/s over CONNS connections.
+# run_hey NAME URL: one round at RATE req/s over CONNS connections; appends every request's
+# latency and status to $WORK/hey-NAME.csv.
 run_hey() {
-  local name=$1 url=$2 out=$WORK/hey-$1.txt
+  local name=$1 url=$2
   hey -z "${DUR}s" -c "$CONNS" -q "$HEY_Q" -m POST -D "$WORK/body.bin" \
-    -T application/octet-stream "$url" >"$out"
-  local bad
-  bad=$(awk '/^Status code distribution:/ { s = 1; next } s && /\[/ && $1 != "[200]" { print }
-             /^Error distribution:/ { print "errors" }' "$out")
-  [ -n "$bad" ] && log "WARNING: $name: non-200 answers or errors: $(echo $bad)"
-  awk '/ 50% in / { p50 = $3 * 1000 } / 90% in / { p90 = $3 * 1000 } / 99% in / { p99 = $3 * 1000 }
-       /Requests\/sec:/ { rps = $2 }
-       END { printf "%.1f %.1f %.1f %.0f", p50, p90, p99, rps }' "$out"
+    -T application/octet-stream -o csv "$url" | tail -n +2 >>"$WORK/hey-$name.csv"
 }
+
+# hey_summary NAME SECONDS: "p50 p90 p99 achieved_req/s" (ms) over every 200 answer.
+hey_summary() {
+  local csv=$WORK/hey-$1.csv bad
+  bad=$(awk -F, '$7 != 200 { n++ } END { print n + 0 }' "$csv")
+  [ "$bad" -gt 0 ] && log "WARNING: $1: $bad requests did not answer 200"
+  awk -F, '$7 == 200 { print $1 * 1000 }' "$csv" | sort -n | awk -v secs="$2" '
+    { v[NR] = $1 }
+    function pct(p,  i) { i = int(NR * p + 0.999999); if (i < 1) i = 1; return v[i] }
+    END { printf "%.1f %.1f %.1f %.0f", pct(0.50), pct(0.90), pct(0.99), NR / secs }'
+}
+
+median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 # --- fixtures ---------------------------------------------------------------------------------
 head -c 1024 /dev/zero | tr '\0' 'a' >"$WORK/body.bin"
@@ -254,24 +266,37 @@ RSS_IDLE_B=$(rss_kb "$B_PID")
 
 # (a) latency at a fixed rate first, so the RSS peak below is the one under 1000 req/s.
 declare -A LAT TPUT
+for t in direct sidecar1 sidecar2 nginx2; do  # warm-up: connections, caches
+  hey -z 1s -c "$CONNS" -q "$HEY_Q" -m POST -D "$WORK/body.bin" "${URL[$t]}" >/dev/null
+done
 sample_rss "$A_PID" "$WORK/rss-a-fixed" &
 SAMPLER_A=$!
 sample_rss "$B_PID" "$WORK/rss-b-fixed" &
 SAMPLER_B=$!
 PIDS+=("$SAMPLER_A" "$SAMPLER_B")
-for t in direct sidecar1 sidecar2 nginx2; do
-  log "latency at $RATE req/s: $t"
-  wrk -t1 -c"$CONNS" -d1s -s "$WORK/post.lua" "${URL[$t]}" >/dev/null  # warm-up
-  LAT[$t]=$(run_hey "$t" "${URL[$t]}")
+for r in $(seq 1 "$ROUNDS"); do
+  for t in direct sidecar1 sidecar2 nginx2; do
+    log "round $r/$ROUNDS: latency at $RATE req/s: $t"
+    run_hey "$t" "${URL[$t]}"
+  done
 done
 kill "$SAMPLER_A" "$SAMPLER_B" 2>/dev/null || true
 wait "$SAMPLER_A" "$SAMPLER_B" 2>/dev/null || true
 RSS_FIXED_A=$(cat "$WORK/rss-a-fixed" 2>/dev/null || echo 0)
 RSS_FIXED_B=$(cat "$WORK/rss-b-fixed" 2>/dev/null || echo 0)
+for t in direct sidecar1 sidecar2 nginx2; do
+  LAT[$t]=$(hey_summary "$t" $((ROUNDS * DUR)))
+done
 
+declare -A TPUT_ROUNDS
+for r in $(seq 1 "$ROUNDS"); do
+  for t in direct sidecar1 sidecar2 nginx1 nginx2; do
+    log "round $r/$ROUNDS: max throughput: $t"
+    TPUT_ROUNDS[$t]+=" $(run_wrk "$t" "${URL[$t]}" "$WORK/post.lua" "$DUR")"
+  done
+done
 for t in direct sidecar1 sidecar2 nginx1 nginx2; do
-  log "max throughput: $t"
-  TPUT[$t]=$(run_wrk "$t" "${URL[$t]}")
+  TPUT[$t]=$(echo "${TPUT_ROUNDS[$t]}" | median)
 done
 HWM_A=$(awk '/^VmHWM:/ { print $2 }' "/proc/$A_PID/status")
 HWM_B=$(awk '/^VmHWM:/ { print $2 }' "/proc/$B_PID/status")
@@ -307,11 +332,12 @@ start_sidecar sidecar-state-mem appstate "$S_PORT" "$WORK/res-mem"
 wait_for "http://127.0.0.1:$S_PORT/v1.0/healthz" 204 "$SIDECAR_PID" || {
   log "state sidecar did not start:"; cat "$WORK/sidecar-state-mem.log" >&2; exit 1; }
 log "state in-memory"
-DUR_OVERRIDE=$STATE_DUR
+wrk -t1 -c"$CONNS" -d1s -s "$WORK/state-save.lua" \
+  "http://127.0.0.1:$S_PORT/v1.0/state/statestore" >/dev/null  # warm-up
 STATE[mem_save]=$(run_wrk state-mem-save "http://127.0.0.1:$S_PORT/v1.0/state/statestore" \
-  "$WORK/state-save.lua")
+  "$WORK/state-save.lua" "$STATE_DUR")
 STATE[mem_get]=$(run_wrk state-mem-get "http://127.0.0.1:$S_PORT/v1.0/state/statestore" \
-  "$WORK/state-get.lua")
+  "$WORK/state-get.lua" "$STATE_DUR")
 kill "$SIDECAR_PID"
 
 R_PORT=$(free_port)
@@ -321,16 +347,18 @@ if wait_for "http://127.0.0.1:$R_PORT/v1.0/healthz" 204 "$SIDECAR_PID" &&
   [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
     -d '[{"key":"probe","value":"x"}]' "http://127.0.0.1:$R_PORT/v1.0/state/redisstore")" = 204 ]; then
   log "state redis"
+  wrk -t1 -c"$CONNS" -d1s -s "$WORK/state-save.lua" \
+    "http://127.0.0.1:$R_PORT/v1.0/state/redisstore" >/dev/null  # warm-up
   STATE[redis_save]=$(run_wrk state-redis-save "http://127.0.0.1:$R_PORT/v1.0/state/redisstore" \
-    "$WORK/state-save.lua")
+    "$WORK/state-save.lua" "$STATE_DUR")
   STATE[redis_get]=$(run_wrk state-redis-get "http://127.0.0.1:$R_PORT/v1.0/state/redisstore" \
-    "$WORK/state-get.lua")
+    "$WORK/state-get.lua" "$STATE_DUR")
 else
-  REDIS_NOTE=$(grep -m1 -iE 'error|unknown|fail' "$WORK/sidecar-state-redis.log" | cut -c1-160)
+  REDIS_NOTE=$(grep -m1 -iE 'error|unknown|fail' "$WORK/sidecar-state-redis.log" |
+    sed -e 's/.*msg="\(.*\)".*/\1/' -e "s|$WORK/||g" | cut -c1-200 || true)
   [ -n "$REDIS_NOTE" ] || REDIS_NOTE="sidecar with a state.redis component did not serve SAVE"
 fi
 kill "$SIDECAR_PID" 2>/dev/null || true
-unset DUR_OVERRIDE
 log "redis-benchmark"
 redis-benchmark -p "$REDIS_PORT" -c "$CONNS" -n 100000 -d 1024 -r 1000 -t set,get --csv -q \
   >"$WORK/redis-benchmark.csv"
@@ -356,11 +384,13 @@ mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
 echo
 echo "Outrigger sidecar benchmark — $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "load average before / after the run: $LOAD_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "host: $(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), $(uname -r)"
 echo "outriggerd: Release, $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'); nginx $(nginx -v 2>&1 | sed 's|.*/||'); redis $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')"
 echo
 echo "(a) Service invocation: POST 1 KB -> app answering 1 KB"
-echo "    max req/s: wrk -t2 -c$CONNS -d${DUR}s; latency: hey -z ${DUR}s -c $CONNS -q $HEY_Q (= $RATE req/s)"
+echo "    $ROUNDS rounds, targets taking turns; max req/s: median of wrk -t2 -c$CONNS -d${DUR}s"
+echo "    latency: every request of hey -z ${DUR}s -c $CONNS -q $HEY_Q (= $RATE req/s) in all rounds"
 printf "    %-34s %10s %8s %8s %8s %9s\n" target "max req/s" "p50 ms" "p90 ms" "p99 ms" "at req/s"
 for t in direct sidecar1 sidecar2 nginx1 nginx2; do
   case $t in
@@ -414,3 +444,31 @@ printf "    %-34s %11s %11s\n" "peak after max throughput (VmHWM)" "$(mb "$HWM_A
 echo
 echo "(d) exec -> /v1.0/healthz 204, in-memory state, 10 starts"
 echo "    median $START_MED ms (min $START_MIN, max $START_MAX)   target <= 50 ms"
+
+# verdict VALUE OP LIMIT: "met" or "NOT met" (n/a when VALUE is not a number).
+verdict() {
+  awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN {
+    if (v !~ /^-?[0-9.]+%?$/) { print "n/a"; exit }
+    sub(/%$/, "", v); ok = (op == "<=") ? (v + 0 <= l + 0) : (v + 0 >= l + 0)
+    print ok ? "met" : "NOT met" }'
+}
+R50=$(ratio "$(added sidecar2 1)" "$(added nginx2 1)")
+R99=$(ratio "$(added sidecar2 3)" "$(added nginx2 3)")
+TP=$(pct "${TPUT[sidecar1]}" "${TPUT[nginx1]}")
+echo
+echo "Targets (this machine; the absolute latency ones are for dedicated nodes)"
+printf "    %-58s %-8s %s\n" "two sidecars add <= 1.2x the nginx pair, p50" "$R50" "$(verdict "$R50" '<=' 1.2)"
+printf "    %-58s %-8s %s\n" "two sidecars add <= 1.2x the nginx pair, p99" "$R99" "$(verdict "$R99" '<=' 1.2)"
+printf "    %-58s %-8s %s\n" "two sidecars add <= 0.3 ms p50 (dedicated nodes)" "$(added sidecar2 1)" \
+  "$(verdict "$(added sidecar2 1)" '<=' 0.3)"
+printf "    %-58s %-8s %s\n" "two sidecars add <= 0.7 ms p99 (dedicated nodes)" "$(added sidecar2 3)" \
+  "$(verdict "$(added sidecar2 3)" '<=' 0.7)"
+printf "    %-58s %-8s %s\n" "one sidecar >= 50% of one nginx's max req/s" "$TP" "$(verdict "$TP" '>=' 50)"
+printf "    %-58s %-8s %s\n" "RSS idle <= 8 MB (larger of A, B)" \
+  "$(mb $((RSS_IDLE_A > RSS_IDLE_B ? RSS_IDLE_A : RSS_IDLE_B)))" \
+  "$(verdict "$(mb $((RSS_IDLE_A > RSS_IDLE_B ? RSS_IDLE_A : RSS_IDLE_B)))" '<=' 8)"
+printf "    %-58s %-8s %s\n" "RSS at 1000 req/s <= 15 MB (larger of A, B)" \
+  "$(mb $((RSS_FIXED_A > RSS_FIXED_B ? RSS_FIXED_A : RSS_FIXED_B)))" \
+  "$(verdict "$(mb $((RSS_FIXED_A > RSS_FIXED_B ? RSS_FIXED_A : RSS_FIXED_B)))" '<=' 15)"
+printf "    %-58s %-8s %s\n" "exec -> healthz 204 <= 50 ms (median)" "$START_MED" \
+  "$(verdict "$START_MED" '<=' 50)"
