@@ -25,6 +25,7 @@
 #include "sidecar/options.h"
 #include "sidecar/pubsub/subscriber.h"
 #include "sidecar/resiliency/resiliency.h"
+#include "sidecar/runtime/operator_client.h"
 #include "sidecar/runtime/processor.h"
 #include "sidecar/runtime/registry.h"
 #include "sidecar/runtime/resources.h"
@@ -119,6 +120,20 @@ int run(int argc, char** argv) {
     return 1;
   }
   ctx.failed_components = processor.failed();
+  // Kubernetes mode: components come from the operator and are reloaded as they change.
+  std::unique_ptr<runtime::OperatorClient> operator_client;
+  if (o.mode == "kubernetes" && !o.control_plane_address.empty()) {
+    runtime::OperatorClientOptions copts;
+    copts.address = o.control_plane_address;
+    copts.namespace_name = ctx.namespace_name.empty() ? "default" : ctx.namespace_name;
+    copts.app_id = o.app_id;
+    operator_client = std::make_unique<runtime::OperatorClient>(copts, processor);
+    operator_client->start();
+    if (!operator_client->waitSynced(std::chrono::seconds(10))) {
+      LOG_WARN << "no component list from the operator at " << o.control_plane_address
+               << " yet; serving without it and applying it when it arrives";
+    }
+  }
   std::vector<pubsub::Subscription> declarative;
   for (const auto& r : resources->others) {
     if (r.kind != "Subscription") continue;
@@ -332,6 +347,7 @@ int run(int argc, char** argv) {
   for (auto& t : io_threads) t.join();
 
   ctx.shutting_down = true;
+  if (operator_client) operator_client->stop();
   if (app_waiter.joinable()) app_waiter.join();
   if (closer.joinable()) closer.join();
   processor.closeAll();

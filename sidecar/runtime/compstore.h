@@ -79,6 +79,10 @@ struct CompStore {
   InstanceMap<components::secretstores::SecretStore> secretstores;
   InstanceMap<components::pubsub::PubSub> pubsub;
   InstanceMap<components::bindings::Binding> bindings;
+
+  // Components that failed to load or reload (name -> error), shown by the metadata API.
+  std::mutex errors_mutex;
+  std::map<std::string, std::string> errors;
 };
 
 }  // namespace outrigger::sidecar::runtime

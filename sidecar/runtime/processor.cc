@@ -205,11 +205,22 @@ Status Processor::initAll(const std::vector<ComponentSpec>& specs) {
     if (spec->ignore_errors) {
       LOG_WARN << st.message() << " (ignored: spec.ignoreErrors is true)";
       failed_.push_back(spec->name);
+      recordFailure(spec->name, st.message());
       continue;
     }
     return st;
   }
   return okStatus();
+}
+
+void Processor::recordFailure(const std::string& name, const std::string& error) {
+  std::lock_guard<std::mutex> lock(store_.errors_mutex);
+  store_.errors[name] = error;
+}
+
+void Processor::clearFailure(const std::string& name) {
+  std::lock_guard<std::mutex> lock(store_.errors_mutex);
+  store_.errors.erase(name);
 }
 
 bool Processor::remove(const std::string& name) {

@@ -37,6 +37,8 @@ class Processor {
   void closeAll();
 
   std::vector<std::string> failed() const { return failed_; }
+  void recordFailure(const std::string& name, const std::string& error);
+  void clearFailure(const std::string& name);
 
  private:
   StatusOr<std::map<std::string, std::string>> resolveMetadata(const ComponentSpec& spec);

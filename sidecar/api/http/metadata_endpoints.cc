@@ -129,6 +129,23 @@ std::string renderMetadata(runtime::Context& ctx) {
     }
     w.EndObject();
   }
+  {
+    std::lock_guard<std::mutex> lock(ctx.compstore.errors_mutex);
+    if (!ctx.compstore.errors.empty()) {
+      // Not in Dapr's schema; clients ignore unknown fields, operators get to see what failed.
+      w.Key("componentErrors");
+      w.StartArray();
+      for (const auto& [name, error] : ctx.compstore.errors) {
+        w.StartObject();
+        w.Key("name");
+        writeString(w, name);
+        w.Key("error");
+        writeString(w, error);
+        w.EndObject();
+      }
+      w.EndArray();
+    }
+  }
   w.Key("actorRuntime");
   w.StartObject();
   w.Key("runtimeStatus");
