@@ -101,14 +101,60 @@ StatusOr<Subscriber::Outcome> Subscriber::post(const Subscription& sub, const st
     if (k.empty() || strcasecmp(k.c_str(), "content-length") == 0) continue;
     req.set(k, v);
   }
-  req.set(bhttp::field::content_type, "application/cloudevents+json");
   req.set("pubsubname", sub.pubsub);
-  req.body() = body;
+  std::string entry_id;
+  if (sub.bulk_enabled) {
+    // Bulk subscribe: the app gets Dapr's bulk envelope. The delivery contract hands us one
+    // message at a time, so a batch holds one entry.
+    entry_id = newUuid();
+    json::Document bulk;
+    bulk.SetObject();
+    auto& a = bulk.GetAllocator();
+    auto str = [&](const std::string& v) {
+      return json::Value(v.c_str(), static_cast<rapidjson::SizeType>(v.size()), a);
+    };
+    bulk.AddMember("id", str(newUuid()), a);
+    bulk.AddMember("type", "com.dapr.event.sent.bulk", a);
+    bulk.AddMember("topic", str(message.topic), a);
+    bulk.AddMember("pubsubname", str(sub.pubsub), a);
+    bulk.AddMember("metadata", json::Value(rapidjson::kObjectType), a);
+    json::Value entry(rapidjson::kObjectType);
+    entry.AddMember("entryId", str(entry_id), a);
+    json::Document event(&a);
+    event.Parse(body.data(), body.size());
+    entry.AddMember("event", json::Value(event, a), a);
+    entry.AddMember("metadata", json::Value(rapidjson::kObjectType), a);
+    entry.AddMember("contentType", "application/cloudevents+json", a);
+    json::Value entries(rapidjson::kArrayType);
+    entries.PushBack(entry, a);
+    bulk.AddMember("entries", entries, a);
+    req.set(bhttp::field::content_type, "application/json");
+    req.body() = json::serialize(bulk);
+  } else {
+    req.set(bhttp::field::content_type, "application/cloudevents+json");
+    req.body() = body;
+  }
   ASSIGN_OR_RETURN(auto res, runtime::callAppBlocking(context_, *app_, std::move(req)));
   unsigned code = res.result_int();
   if (code == 404) return Outcome::kNotFound;
   if (code < 200 || code > 299) return unavailableError("the app answered " + std::to_string(code));
   auto doc = json::parse(res.body());
+  if (sub.bulk_enabled) {
+    // An entry the app does not mention is to be retried.
+    const json::Value* statuses = doc.ok() ? json::find(*doc, "statuses") : nullptr;
+    if (!statuses || !statuses->IsArray()) return Outcome::kRetry;
+    for (const auto& st : statuses->GetArray()) {
+      const json::Value* id = json::find(st, "entryId");
+      const json::Value* status = json::find(st, "status");
+      if (!id || !id->IsString() || id->GetString() != entry_id || !status || !status->IsString())
+        continue;
+      std::string v = status->GetString();
+      if (v == "SUCCESS") return Outcome::kSuccess;
+      if (v == "DROP") return Outcome::kDrop;
+      return Outcome::kRetry;
+    }
+    return Outcome::kRetry;
+  }
   if (!doc.ok() || !doc->IsObject()) return Outcome::kSuccess;
   const json::Value* status = json::find(*doc, "status");
   if (!status) return Outcome::kSuccess;
