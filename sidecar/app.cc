@@ -286,9 +286,11 @@ int run(int argc, char** argv) {
       }
       subscriber->start(subs);
       input_bindings->start();
+      ctx.app_ready = true;
     });
   } else {
     ctx.app_connected = true;
+    ctx.app_ready = true;
   }
 
   // Graceful shutdown: stop accepting, let in-flight requests finish within the window.

@@ -31,6 +31,8 @@ struct Context {
 
   std::atomic<bool> outbound_ready{false};  // components loaded, API up
   std::atomic<bool> app_connected{false};   // the app port answered (or there is none)
+  // The app answered and its subscriptions and input bindings are started: /healthz turns 204.
+  std::atomic<bool> app_ready{false};
   std::atomic<bool> shutting_down{false};
   std::atomic<int64_t> shutdown_deadline_ms{0};  // steady clock, set when shutdown starts
 

@@ -16,7 +16,7 @@ void addHealthzEndpoints(outrigger::http::Router& router, Apis& apis) {
           return respond(
               errorResponse(500, "ERR_HEALTH_APPID_NOT_MATCH", "dapr app-id does not match"));
         }
-        if (!a->context->outbound_ready || !a->context->app_connected) {
+        if (!a->context->outbound_ready || !a->context->app_ready) {
           return respond(errorResponse(500, "ERR_HEALTH_NOT_READY", "dapr is not ready"));
         }
         respond(emptyResponse(204));
