@@ -156,14 +156,16 @@ sample_rss() {
   done
 }
 
-# run_wrk NAME URL LUA SECONDS: prints req/s; warns about errors and non-2xx answers.
+# run_wrk NAME URL LUA SECONDS: prints req/s; warns about errors and non-2xx answers. Keeps
+# every run's output in $WORK/wrk-NAME.txt.
 run_wrk() {
-  local name=$1 url=$2 lua=$3 secs=$4 out=$WORK/wrk-$1.txt
-  wrk -t2 -c"$CONNS" -d"${secs}s" -s "$lua" --latency "$url" >>"$out"
-  if tail -n 20 "$out" | grep -qE 'Non-2xx|Socket errors'; then
-    log "WARNING: $name: $(tail -n 20 "$out" | grep -E 'Non-2xx|Socket errors' | tr -s ' ' | tr '\n' ' ')"
+  local name=$1 url=$2 lua=$3 secs=$4 out=$WORK/wrk-last.txt
+  wrk -t2 -c"$CONNS" -d"${secs}s" -s "$lua" --latency "$url" >"$out"
+  cat "$out" >>"$WORK/wrk-$name.txt"
+  if grep -qE 'Non-2xx|Socket errors' "$out"; then
+    log "WARNING: $name: $(grep -E 'Non-2xx|Socket errors' "$out" | tr -s ' ' | tr '\n' ' ')"
   fi
-  tail -n 20 "$out" | awk '/^Requests\/sec:/ { printf "%.0f", $2 }'
+  awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out"
 }
 
 # run_hey NAME URL: one round at RATE req/s over CONNS connections; appends every request's
