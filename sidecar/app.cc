@@ -146,9 +146,21 @@ int run(int argc, char** argv) {
     declarative.push_back(std::move(*sub));
   }
 
-  asio::io_context ioc;
-  auto work = asio::make_work_guard(ioc);
-  auto pool = outrigger::http::ClientPool::create(ioc, outrigger::http::ClientOptions{});
+  // One io_context per I/O thread: a connection, its request and the upstream call it makes all
+  // stay on one thread (no hand-offs between threads on the hot path). Context 0 also runs the
+  // timers, signals and low-rate servers.
+  unsigned threads = std::max(1u, std::min(2u, std::thread::hardware_concurrency()));
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  std::vector<asio::io_context*> iocs;
+  using WorkGuard = asio::executor_work_guard<asio::io_context::executor_type>;
+  std::vector<std::unique_ptr<WorkGuard>> work;
+  for (unsigned i = 0; i < threads; ++i) {
+    contexts.push_back(std::make_unique<asio::io_context>(1));
+    iocs.push_back(contexts.back().get());
+    work.push_back(std::make_unique<WorkGuard>(asio::make_work_guard(*iocs.back())));
+  }
+  asio::io_context& ioc = *iocs[0];
+  auto pool = outrigger::http::ClientPool::create(iocs, outrigger::http::ClientOptions{});
   std::shared_ptr<invoke::AppChannel> app_channel;
   if (o.app_port > 0) {
     invoke::AppChannelOptions aopts;
@@ -184,7 +196,7 @@ int run(int argc, char** argv) {
   sopts.port = static_cast<uint16_t>(o.dapr_http_port);
   sopts.max_body_bytes = o.max_body_bytes;
   sopts.max_header_bytes = static_cast<uint32_t>(std::max<uint64_t>(o.read_buffer_bytes, 4096) * 4);
-  outrigger::http::Server http_server(ioc, sopts, api.handler());
+  outrigger::http::Server http_server(iocs, sopts, api.handler());
   if (Status s = http_server.start(); !s.ok()) {
     LOG_ERROR << "failed to start the HTTP API server: " << s.message();
     return 1;
@@ -213,14 +225,14 @@ int run(int argc, char** argv) {
       respond(std::move(*res));
     });
   };
-  auto internal_server = std::make_unique<outrigger::http::Server>(ioc, iopts, internal_handler);
+  auto internal_server = std::make_unique<outrigger::http::Server>(iocs, iopts, internal_handler);
   if (Status s = internal_server->start(); !s.ok()) {
     // The derived standalone port may be taken (two sidecars of one app): any free port will
     // do, since name resolution publishes the real one.
     LOG_WARN << "internal port " << iopts.port << " unavailable (" << s.message()
              << "); using a free port";
     iopts.port = 0;
-    internal_server = std::make_unique<outrigger::http::Server>(ioc, iopts, internal_handler);
+    internal_server = std::make_unique<outrigger::http::Server>(iocs, iopts, internal_handler);
     if (Status s2 = internal_server->start(); !s2.ok()) {
       LOG_ERROR << "failed to start the internal server: " << s2.message();
       return 1;
@@ -304,8 +316,8 @@ int run(int argc, char** argv) {
         std::chrono::steady_clock::now() >= *drain_deadline) {
       if (in_flight > 0)
         LOG_WARN << in_flight << " requests still in flight at the end of the shutdown window";
-      work.reset();
-      ioc.stop();
+      for (auto& w : work) w.reset();
+      for (auto* c : iocs) c->stop();
       return;
     }
     drain_timer.expires_after(20ms);
@@ -342,9 +354,14 @@ int run(int argc, char** argv) {
                       .count();
   LOG_INFO << "outriggerd initialized in " << ready_ms << " ms";
 
-  unsigned threads = std::max(1u, std::min(2u, std::thread::hardware_concurrency()));
   std::vector<std::thread> io_threads;
-  for (unsigned i = 1; i < threads; ++i) io_threads.emplace_back([&ioc] { ioc.run(); });
+  for (unsigned i = 1; i < threads; ++i) {
+    io_threads.emplace_back([&iocs, i] {
+      outrigger::http::ClientPool::bindCurrentThread(static_cast<int>(i));
+      iocs[i]->run();
+    });
+  }
+  outrigger::http::ClientPool::bindCurrentThread(0);
   ioc.run();
   for (auto& t : io_threads) t.join();
 

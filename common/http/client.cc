@@ -16,7 +16,9 @@ using tcp = asio::ip::tcp;
 class ClientPool::Connection : public std::enable_shared_from_this<ClientPool::Connection> {
  public:
   explicit Connection(asio::io_context& ioc)
-      : resolver_(asio::make_strand(ioc)), stream_(resolver_.get_executor()) {}
+      : resolver_(asio::make_strand(ioc)), stream_(resolver_.get_executor()) {
+    buffer_.reserve(8192);  // one read per typical response rather than 512-byte slices
+  }
 
   bool reused = false;
 
@@ -78,25 +80,42 @@ class ClientPool::Connection : public std::enable_shared_from_this<ClientPool::C
   std::optional<bhttp::response_parser<bhttp::string_body>> parser_;
 };
 
-std::shared_ptr<ClientPool> ClientPool::create(asio::io_context& ioc, ClientOptions options) {
-  return std::shared_ptr<ClientPool>(new ClientPool(ioc, options));
+namespace {
+thread_local int t_io_index = -1;
 }
 
-ClientPool::ClientPool(asio::io_context& ioc, ClientOptions options)
-    : ioc_(ioc), options_(options) {}
+std::shared_ptr<ClientPool> ClientPool::create(asio::io_context& ioc, ClientOptions options) {
+  return create(std::vector<asio::io_context*>{&ioc}, options);
+}
 
-std::shared_ptr<ClientPool::Connection> ClientPool::takeIdle(const std::string& key) {
+std::shared_ptr<ClientPool> ClientPool::create(std::vector<asio::io_context*> iocs,
+                                               ClientOptions options) {
+  return std::shared_ptr<ClientPool>(new ClientPool(std::move(iocs), options));
+}
+
+void ClientPool::bindCurrentThread(int index) { t_io_index = index; }
+
+ClientPool::ClientPool(std::vector<asio::io_context*> iocs, ClientOptions options)
+    : iocs_(std::move(iocs)), options_(options), idle_(iocs_.size()) {}
+
+size_t ClientPool::currentIndex() const {
+  return t_io_index >= 0 && static_cast<size_t>(t_io_index) < iocs_.size()
+             ? static_cast<size_t>(t_io_index)
+             : 0;
+}
+
+std::shared_ptr<ClientPool::Connection> ClientPool::takeIdle(size_t index, const std::string& key) {
   std::lock_guard<std::mutex> lock(mutex_);
-  auto it = idle_.find(key);
-  if (it == idle_.end() || it->second.empty()) return nullptr;
+  auto it = idle_[index].find(key);
+  if (it == idle_[index].end() || it->second.empty()) return nullptr;
   auto conn = std::move(it->second.back());
   it->second.pop_back();
   return conn;
 }
 
-void ClientPool::giveBack(const std::string& key, std::shared_ptr<Connection> conn) {
+void ClientPool::giveBack(size_t index, const std::string& key, std::shared_ptr<Connection> conn) {
   std::lock_guard<std::mutex> lock(mutex_);
-  auto& list = idle_[key];
+  auto& list = idle_[index][key];
   if (list.size() >= options_.max_idle_per_host) {
     conn->close();
     return;
@@ -108,7 +127,9 @@ void ClientPool::giveBack(const std::string& key, std::shared_ptr<Connection> co
 size_t ClientPool::idleCountForTest() const {
   std::lock_guard<std::mutex> lock(mutex_);
   size_t n = 0;
-  for (const auto& [k, v] : idle_) n += v.size();
+  for (const auto& per_context : idle_) {
+    for (const auto& [k, v] : per_context) n += v.size();
+  }
   return n;
 }
 
@@ -119,25 +140,26 @@ void ClientPool::send(const std::string& host, uint16_t port, Request req, Respo
   if (req.find(bhttp::field::host) == req.end()) req.set(bhttp::field::host, host);
   req.keep_alive(true);
   req.prepare_payload();
-  attempt(host, port, std::make_shared<Request>(std::move(req)), std::move(done), timeout, true);
+  attempt(currentIndex(), host, port, std::make_shared<Request>(std::move(req)), std::move(done),
+          timeout, true);
 }
 
-void ClientPool::attempt(const std::string& host, uint16_t port, std::shared_ptr<Request> req,
-                         ResponseCallback done, std::chrono::milliseconds timeout,
-                         bool allow_retry) {
+void ClientPool::attempt(size_t index, const std::string& host, uint16_t port,
+                         std::shared_ptr<Request> req, ResponseCallback done,
+                         std::chrono::milliseconds timeout, bool allow_retry) {
   std::string key = host + ":" + std::to_string(port);
   auto self = shared_from_this();
-  auto conn = takeIdle(key);
-  auto run = [self, key, host, port, req, done, timeout,
+  auto conn = takeIdle(index, key);
+  auto run = [self, index, key, host, port, req, done, timeout,
               allow_retry](std::shared_ptr<Connection> c) {
     c->exchange(req, timeout, self->options_.max_response_bytes,
-                [self, key, host, port, req, done, timeout, allow_retry, c](
+                [self, index, key, host, port, req, done, timeout, allow_retry, c](
                     beast::error_code ec, bool got_bytes, Response&& res) {
                   if (ec) {
                     c->close();
                     if (c->reused && !got_bytes && allow_retry && ec != beast::error::timeout) {
                       // The peer closed an idle keep-alive connection: retry once, fresh.
-                      return self->attempt(host, port, req, done, timeout, false);
+                      return self->attempt(index, host, port, req, done, timeout, false);
                     }
                     if (ec == beast::error::timeout) {
                       return done(deadlineExceededError("timed out waiting for " + key));
@@ -145,7 +167,7 @@ void ClientPool::attempt(const std::string& host, uint16_t port, std::shared_ptr
                     return done(unavailableError("request to " + key + " failed: " + ec.message()));
                   }
                   if (res.keep_alive()) {
-                    self->giveBack(key, c);
+                    self->giveBack(index, key, c);
                   } else {
                     c->close();
                   }
@@ -153,7 +175,7 @@ void ClientPool::attempt(const std::string& host, uint16_t port, std::shared_ptr
                 });
   };
   if (conn) return run(conn);
-  conn = std::make_shared<Connection>(ioc_);
+  conn = std::make_shared<Connection>(*iocs_[index]);
   conn->connect(host, port, options_.connect_timeout, [conn, run, done, key](beast::error_code ec) {
     if (ec) return done(unavailableError("cannot connect to " + key + ": " + ec.message()));
     run(conn);

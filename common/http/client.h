@@ -30,6 +30,12 @@ using ResponseCallback = std::function<void(StatusOr<Response>)>;
 class ClientPool : public std::enable_shared_from_this<ClientPool> {
  public:
   static std::shared_ptr<ClientPool> create(boost::asio::io_context& ioc, ClientOptions options);
+  // One connection pool per context. A call made on an I/O thread (see bindCurrentThread) uses
+  // that thread's context and pool, so it never changes threads; other threads use the first.
+  static std::shared_ptr<ClientPool> create(std::vector<boost::asio::io_context*> iocs,
+                                            ClientOptions options);
+  // Marks the calling thread as the one running context number `index`.
+  static void bindCurrentThread(int index);
 
   // Sends req to host:port; calls done exactly once. A request that fails on a reused idle
   // connection before any response byte arrived is retried once on a fresh connection.
@@ -44,16 +50,18 @@ class ClientPool : public std::enable_shared_from_this<ClientPool> {
   class Connection;
 
  private:
-  ClientPool(boost::asio::io_context& ioc, ClientOptions options);
-  std::shared_ptr<Connection> takeIdle(const std::string& key);
-  void giveBack(const std::string& key, std::shared_ptr<Connection> conn);
-  void attempt(const std::string& host, uint16_t port, std::shared_ptr<Request> req,
+  ClientPool(std::vector<boost::asio::io_context*> iocs, ClientOptions options);
+  size_t currentIndex() const;
+  std::shared_ptr<Connection> takeIdle(size_t index, const std::string& key);
+  void giveBack(size_t index, const std::string& key, std::shared_ptr<Connection> conn);
+  void attempt(size_t index, const std::string& host, uint16_t port, std::shared_ptr<Request> req,
                ResponseCallback done, std::chrono::milliseconds timeout, bool allow_retry);
 
-  boost::asio::io_context& ioc_;
+  std::vector<boost::asio::io_context*> iocs_;
   ClientOptions options_;
   mutable std::mutex mutex_;
-  std::map<std::string, std::vector<std::shared_ptr<Connection>>> idle_;
+  // Per context: host:port -> idle keep-alive connections.
+  std::vector<std::map<std::string, std::vector<std::shared_ptr<Connection>>>> idle_;
 };
 
 // Returns true when something accepts TCP connections on host:port.

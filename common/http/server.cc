@@ -24,6 +24,8 @@ Response makeResponse(unsigned status, std::string body, std::string_view conten
 
 namespace {
 
+constexpr size_t kReadBufferBytes = 8192;
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket&& socket, std::shared_ptr<const ServerOptions> options,
@@ -31,7 +33,11 @@ class Session : public std::enable_shared_from_this<Session> {
       : stream_(std::move(socket)),
         options_(std::move(options)),
         handler_(std::move(handler)),
-        state_(std::move(state)) {}
+        state_(std::move(state)) {
+    // Beast reads max(512, free capacity) at a time: room for a whole typical message in one
+    // read instead of three 512-byte ones (measured: 6 -> 2 reads per proxied request).
+    buffer_.reserve(kReadBufferBytes);
+  }
 
   void run() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
@@ -121,10 +127,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
 class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
  public:
-  Listener(asio::io_context& ioc, std::shared_ptr<const ServerOptions> options,
+  Listener(std::vector<asio::io_context*> iocs, std::shared_ptr<const ServerOptions> options,
            std::shared_ptr<Handler> handler, std::shared_ptr<SharedState> state)
-      : ioc_(ioc),
-        acceptor_(asio::make_strand(ioc)),
+      : iocs_(std::move(iocs)),
+        acceptor_(asio::make_strand(*iocs_[0])),
         options_(std::move(options)),
         handler_(std::move(handler)),
         state_(std::move(state)) {}
@@ -152,19 +158,21 @@ class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
   }
 
   void accept() {
-    acceptor_.async_accept(asio::make_strand(ioc_), [self = shared_from_this()](
-                                                        beast::error_code ec, tcp::socket socket) {
-      if (ec) {
-        if (ec == asio::error::operation_aborted) return;
-        // Out of descriptors or a transient failure: keep serving others.
-        LOG_WARN << "accept failed: " << ec.message();
-      } else {
-        socket.set_option(tcp::no_delay(true), ec);
-        std::make_shared<Session>(std::move(socket), self->options_, self->handler_, self->state_)
-            ->run();
-      }
-      if (self->acceptor_.is_open()) self->accept();
-    });
+    asio::io_context& target = *iocs_[next_++ % iocs_.size()];
+    acceptor_.async_accept(asio::make_strand(target),
+                           [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+                             if (ec) {
+                               if (ec == asio::error::operation_aborted) return;
+                               // Out of descriptors or a transient failure: keep serving others.
+                               LOG_WARN << "accept failed: " << ec.message();
+                             } else {
+                               socket.set_option(tcp::no_delay(true), ec);
+                               std::make_shared<Session>(std::move(socket), self->options_,
+                                                         self->handler_, self->state_)
+                                   ->run();
+                             }
+                             if (self->acceptor_.is_open()) self->accept();
+                           });
   }
 
   void stop() {
@@ -175,7 +183,8 @@ class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
   }
 
  private:
-  asio::io_context& ioc_;
+  std::vector<asio::io_context*> iocs_;
+  size_t next_ = 0;
   tcp::acceptor acceptor_;
   std::shared_ptr<const ServerOptions> options_;
   std::shared_ptr<Handler> handler_;
@@ -183,7 +192,10 @@ class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
 };
 
 Server::Server(asio::io_context& ioc, ServerOptions options, Handler handler)
-    : ioc_(ioc),
+    : Server(std::vector<asio::io_context*>{&ioc}, std::move(options), std::move(handler)) {}
+
+Server::Server(std::vector<asio::io_context*> iocs, ServerOptions options, Handler handler)
+    : iocs_(std::move(iocs)),
       options_(std::make_shared<const ServerOptions>(std::move(options))),
       handler_(std::make_shared<Handler>(std::move(handler))),
       state_(std::make_shared<SharedState>()) {}
@@ -193,7 +205,7 @@ Server::~Server() { stopAccepting(); }
 Status Server::start() {
   uint16_t port = options_->port;
   for (const auto& address : options_->addresses) {
-    auto listener = std::make_shared<Listener>(ioc_, options_, handler_, state_);
+    auto listener = std::make_shared<Listener>(iocs_, options_, handler_, state_);
     RETURN_IF_ERROR(listener->bind(address, port));
     // With port 0, every further address reuses the port the first one got.
     port = listener->port();

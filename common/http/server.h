@@ -28,6 +28,9 @@ struct ServerOptions {
 class Server {
  public:
   Server(boost::asio::io_context& ioc, ServerOptions options, Handler handler);
+  // One acceptor; connections are spread over the contexts round-robin and each stays on its
+  // own (one thread per context: a request and its upstream call never change threads).
+  Server(std::vector<boost::asio::io_context*> iocs, ServerOptions options, Handler handler);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -46,7 +49,7 @@ class Server {
 
  private:
   class Listener;
-  boost::asio::io_context& ioc_;
+  std::vector<boost::asio::io_context*> iocs_;
   std::shared_ptr<const ServerOptions> options_;
   std::shared_ptr<Handler> handler_;
   std::shared_ptr<SharedState> state_;
