@@ -147,6 +147,9 @@ StatusOr<std::map<std::string, std::string>> Processor::resolveMetadata(const Co
 
 Status Processor::initOne(const ComponentSpec& spec) {
   std::string block = registry_.blockOf(spec.type);
+  if (Status loaded = registry_.loadModuleFor(spec.type); !loaded.ok()) {
+    return Status(loaded.code(), describe(spec) + ": " + loaded.message());
+  }
   if (block.empty()) {
     return invalidArgumentError(describe(spec) + ": field spec.type: unknown component type '" +
                                 spec.type + "'");

@@ -24,7 +24,7 @@ struct ProcessorOptions {
 
 class Processor {
  public:
-  Processor(const Registry& registry, CompStore& store, ProcessorOptions options)
+  Processor(Registry& registry, CompStore& store, ProcessorOptions options)
       : registry_(registry), store_(store), options_(std::move(options)) {}
 
   // Initialises every component (secret stores first). A failing component is fatal unless its
@@ -42,7 +42,7 @@ class Processor {
 
  private:
   StatusOr<std::map<std::string, std::string>> resolveMetadata(const ComponentSpec& spec);
-  const Registry& registry_;
+  Registry& registry_;
   CompStore& store_;
   ProcessorOptions options_;
   std::vector<std::string> failed_;
