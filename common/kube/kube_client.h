@@ -1,0 +1,64 @@
+#pragma once
+
+// A small Kubernetes API client on cpprestsdk (control-plane traffic is low-rate): in-cluster or
+// kubeconfig configuration, JSON requests, and watch streams.
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/json/json.h"
+#include "common/status/status.h"
+
+namespace outrigger::kube {
+
+struct KubeConfig {
+  std::string server;  // https://host:port or http://host:port
+  std::string token;
+  std::string ca_file;
+  std::string ca_data;  // PEM
+  bool insecure = false;
+  std::string namespace_name = "default";
+};
+
+// From the pod's service account (KUBERNETES_SERVICE_HOST/PORT, token and CA files).
+StatusOr<KubeConfig> loadInClusterConfig();
+// From a kubeconfig file's current context (server, token, CA, insecure-skip-tls-verify).
+StatusOr<KubeConfig> loadKubeconfig(const std::string& path);
+
+// Status codes: 404 -> kNotFound, 409 -> kAlreadyExists (create) or kAborted (conflict),
+// 410 -> kOutOfRange (the resourceVersion is too old: relist), other -> kUnavailable.
+class KubeClient {
+ public:
+  explicit KubeClient(KubeConfig config);
+  ~KubeClient();
+
+  StatusOr<json::Document> get(const std::string& path);
+  StatusOr<json::Document> create(const std::string& path, const std::string& body);
+  StatusOr<json::Document> replace(const std::string& path, const std::string& body);
+  StatusOr<json::Document> mergePatch(const std::string& path, const std::string& body);
+  Status remove(const std::string& path);
+
+  // One watch request from resource_version: calls on_event(type, object) for each event line
+  // (BOOKMARK included) until the server ends the stream, an error occurs, or stop is set.
+  // Returns OK when the stream ended normally; kOutOfRange on 410 Gone.
+  Status watch(
+      const std::string& path, const std::string& resource_version,
+      const std::function<void(const std::string& type, const json::Value& object)>& on_event,
+      const std::atomic<bool>& stop, int timeout_seconds = 60);
+
+  const KubeConfig& config() const { return config_; }
+
+ private:
+  StatusOr<json::Document> send(const std::string& method, const std::string& path,
+                                const std::string& body, const std::string& content_type);
+  struct Impl;
+  KubeConfig config_;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Maps an HTTP status of the API server to a Status (message from its Status object if any).
+Status statusFromHttp(int code, const std::string& body, const std::string& what);
+
+}  // namespace outrigger::kube

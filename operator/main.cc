@@ -1,0 +1,3 @@
+#include "operator/app.h"
+
+int main(int argc, char** argv) { return outrigger::operator_::run(argc, argv); }
