@@ -82,6 +82,21 @@ int run(int argc, char** argv) {
   deployments.start();
   statefulsets.start();
 
+  // Resync on becoming leader, and every 5 s as a safety net.
+  std::atomic<bool> stop_resync{false};
+  std::thread resyncer([&] {
+    bool was_leader = false;
+    int ticks = 0;
+    while (!stop_resync) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      bool now_leader = is_leader();
+      if ((now_leader && !was_leader) || (now_leader && ++ticks % 25 == 0)) {
+        services.resync(deployments.synced() && statefulsets.synced());
+      }
+      was_leader = now_leader;
+    }
+  });
+
   asio::io_context ioc;
   auto registry = std::make_shared<prometheus::Registry>();
   auto& created = prometheus::BuildCounter()
@@ -138,6 +153,8 @@ int run(int argc, char** argv) {
     ioc.stop();
   });
   ioc.run();
+  stop_resync = true;
+  resyncer.join();
   components.stop();
   deployments.stop();
   statefulsets.stop();

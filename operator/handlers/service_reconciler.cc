@@ -1,6 +1,8 @@
 #include "operator/handlers/service_reconciler.h"
 
 #include <cctype>
+#include <set>
+#include <vector>
 
 #include "common/logging/log.h"
 
@@ -168,16 +170,87 @@ void ServiceReconciler::removeFor(const json::Value& workload) {
   }
 }
 
+namespace {
+std::string workloadKey(const std::string& kind, const json::Value& w) {
+  return kind + "/" + str(path(w, {"metadata", "namespace"})) + "/" +
+         str(path(w, {"metadata", "name"}));
+}
+}  // namespace
+
 void ServiceReconciler::onList(const std::string& kind, const json::Value& items) {
+  // Workloads deleted while the watch was down show only as absent from the new list.
+  std::vector<std::string> vanished;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::map<std::string, std::pair<std::string, std::string>> fresh;
+    for (const auto& w : items.GetArray()) fresh[workloadKey(kind, w)] = {kind, json::serialize(w)};
+    for (auto it = workloads_.begin(); it != workloads_.end();) {
+      if (it->second.first != kind) {
+        ++it;
+        continue;
+      }
+      if (!fresh.count(it->first)) vanished.push_back(it->second.second);
+      it = workloads_.erase(it);
+    }
+    workloads_.insert(fresh.begin(), fresh.end());
+  }
+  for (const auto& text : vanished) {
+    json::Document doc;
+    doc.Parse(text.c_str());
+    if (!doc.HasParseError()) removeFor(doc);
+  }
   for (const auto& w : items.GetArray()) reconcile(kind, w);
 }
 
 void ServiceReconciler::onEvent(const std::string& kind, const std::string& type,
                                 const json::Value& object) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (type == "DELETED") {
+      workloads_.erase(workloadKey(kind, object));
+    } else {
+      workloads_[workloadKey(kind, object)] = {kind, json::serialize(object)};
+    }
+  }
   if (type == "DELETED") {
     removeFor(object);
   } else {
     reconcile(kind, object);
+  }
+}
+
+void ServiceReconciler::resync(bool collect) {
+  std::map<std::string, std::pair<std::string, std::string>> copy;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    copy = workloads_;
+  }
+  std::set<std::string> uids;
+  for (const auto& [key, entry] : copy) {
+    json::Document doc;
+    doc.Parse(entry.second.c_str());
+    if (doc.HasParseError()) continue;
+    uids.insert(str(path(doc, {"metadata", "uid"})));
+    reconcile(entry.first, doc);
+  }
+  if (!collect || !is_leader_()) return;
+  // Services whose workload went away while no replica was leading (the garbage collector does
+  // this on a real cluster too; doing it here does not depend on it).
+  auto services = client_.get("/api/v1/services?labelSelector=dapr.io%2Fenabled%3Dtrue");
+  const json::Value* items = services.ok() ? json::find(*services, "items") : nullptr;
+  for (rapidjson::SizeType i = 0; items && items->IsArray() && i < items->Size(); ++i) {
+    const json::Value& svc = (*items)[i];
+    const json::Value* owners = path(svc, {"metadata", "ownerReferences"});
+    if (!owners || !owners->IsArray() || owners->Empty()) continue;
+    std::string kind = str(json::find((*owners)[0], "kind"));
+    if (kind != "Deployment" && kind != "StatefulSet") continue;
+    if (uids.count(str(json::find((*owners)[0], "uid")))) continue;
+    std::string ns = str(path(svc, {"metadata", "namespace"}));
+    std::string name = str(path(svc, {"metadata", "name"}));
+    if (client_.remove("/api/v1/namespaces/" + ns + "/services/" + name).ok()) {
+      deleted++;
+      LOG_INFO << "deleted service " << ns << "/" << name << " (its " << kind << " is gone)";
+    }
   }
 }
 

@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <string>
 
 #include "common/json/json.h"
@@ -21,6 +23,10 @@ class ServiceReconciler {
   // Informer callbacks; kind is "Deployment" or "StatefulSet".
   void onList(const std::string& kind, const json::Value& items);
   void onEvent(const std::string& kind, const std::string& type, const json::Value& object);
+  // Reconciles every workload seen so far: on becoming leader, and periodically, so nothing
+  // that happened while another replica led (or while a call failed) is left behind. With
+  // collect (only once every informer has listed), Services of vanished workloads go too.
+  void resync(bool collect);
 
   std::atomic<int> created{0}, updated{0}, deleted{0};
 
@@ -29,6 +35,8 @@ class ServiceReconciler {
   void removeFor(const json::Value& workload);
   kube::KubeClient& client_;
   std::function<bool()> is_leader_;
+  std::mutex mutex_;
+  std::map<std::string, std::pair<std::string, std::string>> workloads_;  // key -> (kind, JSON)
 };
 
 // The Service for a workload, or "" when it needs none (not enabled, or no valid app id).
