@@ -16,7 +16,7 @@ using tcp = asio::ip::tcp;
 class ClientPool::Connection : public std::enable_shared_from_this<ClientPool::Connection> {
  public:
   explicit Connection(asio::io_context& ioc)
-      : resolver_(asio::make_strand(ioc)), stream_(resolver_.get_executor()) {
+      : resolver_(ioc.get_executor()), stream_(resolver_.get_executor()) {
     buffer_.reserve(8192);  // one read per typical response rather than 512-byte slices
   }
 

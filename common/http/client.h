@@ -1,7 +1,8 @@
 #pragma once
 
 // An asynchronous HTTP/1.1 client on Boost.Beast with a pool of keep-alive connections per
-// host:port. Used for the app channel and for sidecar-to-sidecar calls.
+// host:port. Used for the app channel and for sidecar-to-sidecar calls. Each io_context must be
+// run by exactly one thread (see server.h); send() may be called from any thread.
 
 #include <boost/asio/io_context.hpp>
 #include <chrono>

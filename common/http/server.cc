@@ -159,20 +159,19 @@ class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
 
   void accept() {
     asio::io_context& target = *iocs_[next_++ % iocs_.size()];
-    acceptor_.async_accept(asio::make_strand(target),
-                           [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
-                             if (ec) {
-                               if (ec == asio::error::operation_aborted) return;
-                               // Out of descriptors or a transient failure: keep serving others.
-                               LOG_WARN << "accept failed: " << ec.message();
-                             } else {
-                               socket.set_option(tcp::no_delay(true), ec);
-                               std::make_shared<Session>(std::move(socket), self->options_,
-                                                         self->handler_, self->state_)
-                                   ->run();
-                             }
-                             if (self->acceptor_.is_open()) self->accept();
-                           });
+    acceptor_.async_accept(target.get_executor(), [self = shared_from_this()](beast::error_code ec,
+                                                                              tcp::socket socket) {
+      if (ec) {
+        if (ec == asio::error::operation_aborted) return;
+        // Out of descriptors or a transient failure: keep serving others.
+        LOG_WARN << "accept failed: " << ec.message();
+      } else {
+        socket.set_option(tcp::no_delay(true), ec);
+        std::make_shared<Session>(std::move(socket), self->options_, self->handler_, self->state_)
+            ->run();
+      }
+      if (self->acceptor_.is_open()) self->accept();
+    });
   }
 
   void stop() {

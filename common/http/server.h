@@ -1,7 +1,8 @@
 #pragma once
 
 // An HTTP/1.1 server on Boost.Beast: keep-alive, bounded headers and body, idle timeouts, and a
-// count of requests in flight so shutdown can drain them.
+// count of requests in flight so shutdown can drain them. Each io_context given to it must be run
+// by exactly one thread: a connection's handlers then never run concurrently, without strands.
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
