@@ -1,0 +1,228 @@
+#include "sidecar/components/state/sqlite/sqlite_state_store.h"
+
+#include <cctype>
+#include <ctime>
+#include <filesystem>
+
+namespace outrigger::sidecar::components::state::sqlite {
+
+namespace {
+
+// Prepared statement with RAII finalisation.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const std::string& sql) {
+    rc_ = sqlite3_prepare_v2(db, sql.c_str(), -1, &s_, nullptr);
+  }
+  ~Stmt() { sqlite3_finalize(s_); }
+  bool ok() const { return rc_ == SQLITE_OK; }
+  sqlite3_stmt* get() { return s_; }
+  void bind(int i, const std::string& v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
+  void bindBlob(int i, const std::string& v) {
+    sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
+  void bind(int i, int64_t v) { sqlite3_bind_int64(s_, i, v); }
+  void bindNull(int i) { sqlite3_bind_null(s_, i); }
+  int step() { return sqlite3_step(s_); }
+
+ private:
+  sqlite3_stmt* s_ = nullptr;
+  int rc_;
+};
+
+int64_t now() { return static_cast<int64_t>(std::time(nullptr)); }
+
+bool validTableName(const std::string& t) {
+  if (t.empty() || t.size() > 64) return false;
+  for (char c : t) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+SqliteStateStore::~SqliteStateStore() { close(); }
+
+Status SqliteStateStore::init(const runtime::Properties& p) {
+  std::string path = p.get("connectionString");
+  // Dapr's form "file:data.db?..." is accepted; sqlite3 opens URIs itself.
+  table_ = p.get("tableName", "state");
+  if (!validTableName(table_))
+    return invalidArgumentError("metadata field 'tableName': '" + table_ +
+                                "' is not a valid table name");
+  if (path.rfind("file:", 0) != 0 && path != ":memory:") {
+    std::error_code ec;
+    auto parent = std::filesystem::path(path).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  }
+  int rc = sqlite3_open_v2(
+      path.c_str(), &db_,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI | SQLITE_OPEN_FULLMUTEX,
+      nullptr);
+  if (rc != SQLITE_OK) {
+    std::string err = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    close();
+    return unavailableError("metadata field 'connectionString': cannot open '" + path +
+                            "': " + err);
+  }
+  sqlite3_busy_timeout(db_, static_cast<int>(p.getDurationMs("timeout", 20000)));
+  RETURN_IF_ERROR(exec("PRAGMA journal_mode=WAL"));
+  RETURN_IF_ERROR(exec("PRAGMA synchronous=NORMAL"));
+  RETURN_IF_ERROR(
+      exec("CREATE TABLE IF NOT EXISTS " + table_ +
+           " (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL, version INTEGER NOT NULL,"
+           " expires_at INTEGER, updated_at INTEGER NOT NULL)"));
+  // Continue above every version ever handed out, as far as the table remembers, and above the
+  // clock so that re-created rows do not reuse old versions either.
+  Stmt s(db_, "SELECT COALESCE(MAX(version), 0) FROM " + table_);
+  if (s.ok() && s.step() == SQLITE_ROW) last_version_ = sqlite3_column_int64(s.get(), 0);
+  last_version_ = std::max<int64_t>(last_version_, now() * 1000);
+  return okStatus();
+}
+
+Status SqliteStateStore::exec(const std::string& sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string message = err ? err : "unknown error";
+    sqlite3_free(err);
+    return internalError("sqlite: " + message);
+  }
+  return okStatus();
+}
+
+std::vector<std::string> SqliteStateStore::features() const {
+  return {kFeatureETag, kFeatureTransactional, kFeatureTTL};
+}
+
+StatusOr<int64_t> SqliteStateStore::versionOf(const std::string& key) {
+  Stmt s(db_, "SELECT version FROM " + table_ +
+                  " WHERE key = ?1 AND (expires_at IS NULL OR expires_at > ?2)");
+  if (!s.ok()) return internalError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  s.bind(1, key);
+  s.bind(2, now());
+  int rc = s.step();
+  if (rc == SQLITE_ROW) return static_cast<int64_t>(sqlite3_column_int64(s.get(), 0));
+  if (rc == SQLITE_DONE) return int64_t{0};
+  return internalError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+}
+
+StatusOr<GetResponse> SqliteStateStore::get(const GetRequest& request) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Stmt s(db_, "SELECT value, version FROM " + table_ +
+                  " WHERE key = ?1 AND (expires_at IS NULL OR expires_at > ?2)");
+  if (!s.ok()) return internalError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  s.bind(1, request.key);
+  s.bind(2, now());
+  GetResponse res;
+  int rc = s.step();
+  if (rc == SQLITE_ROW) {
+    res.found = true;
+    const void* data = sqlite3_column_blob(s.get(), 0);
+    int n = sqlite3_column_bytes(s.get(), 0);
+    res.data.assign(static_cast<const char*>(data), static_cast<size_t>(n));
+    res.etag = std::to_string(sqlite3_column_int64(s.get(), 1));
+  } else if (rc != SQLITE_DONE) {
+    return internalError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  }
+  return res;
+}
+
+Status SqliteStateStore::setLocked(const SetRequest& r) {
+  ASSIGN_OR_RETURN(int64_t version, versionOf(r.key));
+  if (r.etag) {
+    int64_t want;
+    if (!runtime::parseInt(*r.etag, &want)) return etagInvalid(*r.etag);
+    if (version == 0 || want != version) return etagMismatch(r.key);
+  } else if (r.concurrency == Concurrency::kFirstWrite && version != 0) {
+    return etagMismatch(r.key);
+  }
+  Stmt s(db_,
+         "INSERT INTO " + table_ +
+             " (key, value, version, expires_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)"
+             " ON CONFLICT(key) DO UPDATE SET value = excluded.value, version = excluded.version,"
+             " expires_at = excluded.expires_at, updated_at = excluded.updated_at");
+  if (!s.ok()) return internalError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  s.bind(1, r.key);
+  s.bindBlob(2, r.value);
+  // Versions only grow, also across a delete and re-create, so a stale etag never matches again.
+  last_version_ = std::max(last_version_ + 1, version + 1);
+  s.bind(3, last_version_);
+  if (r.ttl_seconds && *r.ttl_seconds > 0) {
+    s.bind(4, now() + *r.ttl_seconds);
+  } else {
+    s.bindNull(4);
+  }
+  s.bind(5, now());
+  if (s.step() != SQLITE_DONE) return internalError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  if (++writes_since_purge_ >= 1000) purgeExpiredLocked();
+  return okStatus();
+}
+
+Status SqliteStateStore::delLocked(const DeleteRequest& r) {
+  if (r.etag) {
+    int64_t want;
+    if (!runtime::parseInt(*r.etag, &want)) return etagInvalid(*r.etag);
+    ASSIGN_OR_RETURN(int64_t version, versionOf(r.key));
+    if (version == 0 || want != version) return etagMismatch(r.key);
+  }
+  Stmt s(db_, "DELETE FROM " + table_ + " WHERE key = ?1");
+  if (!s.ok()) return internalError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  s.bind(1, r.key);
+  if (s.step() != SQLITE_DONE) return internalError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  return okStatus();
+}
+
+void SqliteStateStore::purgeExpiredLocked() {
+  writes_since_purge_ = 0;
+  Stmt s(db_, "DELETE FROM " + table_ + " WHERE expires_at IS NOT NULL AND expires_at <= ?1");
+  if (!s.ok()) return;
+  s.bind(1, now());
+  s.step();
+}
+
+Status SqliteStateStore::set(const SetRequest& request) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return setLocked(request);
+}
+
+Status SqliteStateStore::del(const DeleteRequest& request) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return delLocked(request);
+}
+
+Status SqliteStateStore::multi(const std::vector<Operation>& operations, const RequestMetadata&) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  RETURN_IF_ERROR(exec("BEGIN IMMEDIATE"));
+  for (const auto& op : operations) {
+    Status st = op.kind == Operation::Kind::kUpsert ? setLocked(op.set) : delLocked(op.del);
+    if (!st.ok()) {
+      (void)exec("ROLLBACK");
+      return st;
+    }
+  }
+  Status st = exec("COMMIT");
+  if (!st.ok()) (void)exec("ROLLBACK");
+  return st;
+}
+
+void SqliteStateStore::close() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (db_) sqlite3_close_v2(db_);
+  db_ = nullptr;
+}
+
+void registerComponent(runtime::Registry& registry) {
+  runtime::ComponentFactory<Store> factory;
+  factory.type = "state.sqlite";
+  factory.fields = {{"connectionString", runtime::FieldType::kString, true, std::nullopt, {}},
+                    {"tableName", runtime::FieldType::kString, false, "state", {}},
+                    {"timeout", runtime::FieldType::kDuration, false, "20s", {}},
+                    {"cleanupInterval", runtime::FieldType::kDuration, false, "1h", {}}};
+  factory.create = [] { return std::make_unique<SqliteStateStore>(); };
+  (void)registry.state.add(std::move(factory));
+}
+
+}  // namespace outrigger::sidecar::components::state::sqlite

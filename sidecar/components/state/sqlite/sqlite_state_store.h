@@ -1,0 +1,43 @@
+#pragma once
+
+#include <sqlite3.h>
+
+#include <mutex>
+#include <string>
+
+#include "sidecar/components/state/store.h"
+#include "sidecar/runtime/registry.h"
+
+namespace outrigger::sidecar::components::state::sqlite {
+
+// state.sqlite: durable and embedded (the default store of local runs). One connection in WAL
+// mode behind a mutex; etags are row versions; expired rows are invisible and purged lazily.
+class SqliteStateStore : public Store, public TransactionalStore {
+ public:
+  ~SqliteStateStore() override;
+  Status init(const runtime::Properties& properties) override;
+  std::vector<std::string> features() const override;
+  StatusOr<GetResponse> get(const GetRequest& request) override;
+  Status set(const SetRequest& request) override;
+  Status del(const DeleteRequest& request) override;
+  Status multi(const std::vector<Operation>& operations, const RequestMetadata& metadata) override;
+  void close() override;
+
+ private:
+  Status exec(const std::string& sql);
+  Status setLocked(const SetRequest& request);
+  Status delLocked(const DeleteRequest& request);
+  // The live row's version, 0 when absent or expired.
+  StatusOr<int64_t> versionOf(const std::string& key);
+  void purgeExpiredLocked();
+
+  std::mutex mutex_;
+  sqlite3* db_ = nullptr;
+  std::string table_;
+  int64_t writes_since_purge_ = 0;
+  int64_t last_version_ = 0;
+};
+
+void registerComponent(runtime::Registry& registry);
+
+}  // namespace outrigger::sidecar::components::state::sqlite
