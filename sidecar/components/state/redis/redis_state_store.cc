@@ -1,0 +1,287 @@
+#include "sidecar/components/state/redis/redis_state_store.h"
+
+#include <memory>
+
+namespace outrigger::sidecar::components::state::redis {
+
+namespace {
+
+// KEYS[1] key; ARGV: value, etag ("" none), first-write ("1"/"0"), ttl seconds ("0" none).
+// Returns the new version, or an error reply starting "ETAG".
+const char* kSetScript = R"(
+local v = redis.call('HGET', KEYS[1], 'version')
+if ARGV[2] ~= '' then
+  if not v or v ~= ARGV[2] then return redis.error_reply('ETAG mismatch') end
+elseif ARGV[3] == '1' and v then
+  return redis.error_reply('ETAG exists')
+end
+local n = redis.call('INCR', '__outrigger_version')
+redis.call('HSET', KEYS[1], 'data', ARGV[1], 'version', n)
+if tonumber(ARGV[4]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[4]) else redis.call('PERSIST', KEYS[1]) end
+return n)";
+
+// KEYS[1] key; ARGV[1] etag ("" none).
+const char* kDelScript = R"(
+if ARGV[1] ~= '' then
+  local v = redis.call('HGET', KEYS[1], 'version')
+  if not v or v ~= ARGV[1] then return redis.error_reply('ETAG mismatch') end
+end
+return redis.call('DEL', KEYS[1]))";
+
+// Transaction: ARGV holds, per operation, kind, key, value, etag, first-write, ttl. Checks all
+// etags first, then applies: all or nothing.
+const char* kMultiScript = R"(
+local n = #ARGV / 6
+for i = 0, n - 1 do
+  local b = i * 6
+  local key, etag, first = ARGV[b + 2], ARGV[b + 4], ARGV[b + 5]
+  local v = redis.call('HGET', key, 'version')
+  if etag ~= '' and (not v or v ~= etag) then return redis.error_reply('ETAG mismatch ' .. key) end
+  if ARGV[b + 1] == 'upsert' and etag == '' and first == '1' and v then return redis.error_reply('ETAG exists ' .. key) end
+end
+for i = 0, n - 1 do
+  local b = i * 6
+  local key = ARGV[b + 2]
+  if ARGV[b + 1] == 'upsert' then
+    local ver = redis.call('INCR', '__outrigger_version')
+    redis.call('HSET', key, 'data', ARGV[b + 3], 'version', ver)
+    if tonumber(ARGV[b + 6]) > 0 then redis.call('EXPIRE', key, ARGV[b + 6]) else redis.call('PERSIST', key) end
+  else
+    redis.call('DEL', key)
+  end
+end
+return n)";
+
+}  // namespace
+
+struct RedisStateStore::Reply {
+  std::shared_ptr<redisReply> r;
+  redisReply* operator->() const { return r.get(); }
+};
+
+RedisStateStore::~RedisStateStore() { close(); }
+
+Status RedisStateStore::init(const runtime::Properties& p) {
+  std::string host = p.get("redisHost");
+  auto colon = host.rfind(':');
+  host_ = host.substr(0, colon);
+  if (colon != std::string::npos) {
+    int64_t port;
+    if (!runtime::parseInt(host.substr(colon + 1), &port) || port <= 0 || port > 65535) {
+      return invalidArgumentError("metadata field 'redisHost': bad port in '" + host + "'");
+    }
+    port_ = static_cast<int>(port);
+  }
+  if (p.getBool("enableTLS"))
+    return unimplementedError("metadata field 'enableTLS': TLS to Redis is not supported yet");
+  password_ = p.get("redisPassword");
+  username_ = p.get("redisUsername");
+  db_ = p.getInt("redisDB", 0);
+  timeout_ms_ =
+      std::max(p.getDurationMs("dialTimeout", 5000), p.getDurationMs("readTimeout", 5000));
+  default_ttl_ = p.getInt("ttlInSeconds", 0);
+  max_connections_ = static_cast<size_t>(std::max<int64_t>(1, p.getInt("poolSize", 4)));
+  // Check the server answers now, so a wrong address fails start-up with a clear message.
+  auto r = command({"PING"});
+  return r.ok() ? okStatus() : r.status();
+}
+
+StatusOr<redisContext*> RedisStateStore::connect() {
+  timeval tv{static_cast<time_t>(timeout_ms_ / 1000),
+             static_cast<suseconds_t>((timeout_ms_ % 1000) * 1000)};
+  redisContext* ctx = redisConnectWithTimeout(host_.c_str(), port_, tv);
+  if (!ctx || ctx->err) {
+    std::string err = ctx ? ctx->errstr : "out of memory";
+    if (ctx) redisFree(ctx);
+    return unavailableError("cannot connect to redis at " + host_ + ":" + std::to_string(port_) +
+                            ": " + err);
+  }
+  redisSetTimeout(ctx, tv);
+  auto run = [&](const std::vector<std::string>& args) -> Status {
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    for (const auto& a : args) {
+      argv.push_back(a.c_str());
+      lens.push_back(a.size());
+    }
+    auto* r = static_cast<redisReply*>(
+        redisCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(), lens.data()));
+    if (!r) return unavailableError(std::string("redis: ") + ctx->errstr);
+    bool err = r->type == REDIS_REPLY_ERROR;
+    std::string msg = err ? std::string(r->str, r->len) : "";
+    freeReplyObject(r);
+    return err ? unauthenticatedError("redis: " + msg) : okStatus();
+  };
+  Status st;
+  if (!password_.empty())
+    st = username_.empty() ? run({"AUTH", password_}) : run({"AUTH", username_, password_});
+  if (st.ok() && db_ != 0) st = run({"SELECT", std::to_string(db_)});
+  if (!st.ok()) {
+    redisFree(ctx);
+    return st;
+  }
+  return ctx;
+}
+
+StatusOr<redisContext*> RedisStateStore::acquire() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  // Bounded wait for a free connection: the component's worker pool bounds callers anyway.
+  if (!cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms_),
+                    [&] { return closed_ || !idle_.empty() || open_ < max_connections_; })) {
+    return unavailableError("redis: no connection free within the timeout");
+  }
+  if (closed_) return unavailableError("redis: store closed");
+  if (!idle_.empty()) {
+    redisContext* c = idle_.back();
+    idle_.pop_back();
+    return c;
+  }
+  open_++;
+  lock.unlock();
+  auto c = connect();
+  if (!c.ok()) {
+    std::lock_guard<std::mutex> relock(mutex_);
+    open_--;
+    cv_.notify_one();
+  }
+  return c;
+}
+
+void RedisStateStore::release(redisContext* ctx, bool healthy) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (healthy && !closed_) {
+    idle_.push_back(ctx);
+  } else {
+    redisFree(ctx);
+    open_--;
+  }
+  cv_.notify_one();
+}
+
+StatusOr<RedisStateStore::Reply> RedisStateStore::command(const std::vector<std::string>& args) {
+  // One retry on a fresh connection: the server may have restarted since this one was used.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    ASSIGN_OR_RETURN(redisContext * ctx, acquire());
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    for (const auto& a : args) {
+      argv.push_back(a.c_str());
+      lens.push_back(a.size());
+    }
+    auto* r = static_cast<redisReply*>(
+        redisCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(), lens.data()));
+    if (r) {
+      release(ctx, true);
+      return Reply{std::shared_ptr<redisReply>(r, freeReplyObject)};
+    }
+    std::string err = ctx->errstr;
+    release(ctx, false);
+    if (attempt == 1) return unavailableError("redis: " + err);
+  }
+  return unavailableError("redis: unreachable");
+}
+
+std::vector<std::string> RedisStateStore::features() const {
+  return {kFeatureETag, kFeatureTransactional, kFeatureTTL};
+}
+
+namespace {
+
+Status scriptError(const redisReply* r, const std::string& key, const std::string& etag) {
+  std::string msg(r->str, r->len);
+  if (msg.find("ETAG") != std::string::npos) return etagMismatch(key);
+  return internalError("redis: " + msg);
+}
+
+bool numericEtag(const std::optional<std::string>& etag) {
+  int64_t v;
+  return !etag || runtime::parseInt(*etag, &v);
+}
+
+}  // namespace
+
+StatusOr<GetResponse> RedisStateStore::get(const GetRequest& request) {
+  ASSIGN_OR_RETURN(Reply r, command({"HMGET", request.key, "data", "version"}));
+  GetResponse res;
+  if (r->type == REDIS_REPLY_ERROR) return internalError("redis: " + std::string(r->str, r->len));
+  if (r->type != REDIS_REPLY_ARRAY || r->elements != 2)
+    return internalError("redis: unexpected reply to HMGET");
+  if (r->element[0]->type == REDIS_REPLY_STRING) {
+    res.found = true;
+    res.data.assign(r->element[0]->str, r->element[0]->len);
+    if (r->element[1]->type == REDIS_REPLY_STRING)
+      res.etag.assign(r->element[1]->str, r->element[1]->len);
+  }
+  return res;
+}
+
+Status RedisStateStore::set(const SetRequest& request) {
+  if (!numericEtag(request.etag)) return etagInvalid(*request.etag);
+  int64_t ttl = request.ttl_seconds ? *request.ttl_seconds : default_ttl_;
+  ASSIGN_OR_RETURN(Reply r, command({"EVAL", kSetScript, "1", request.key, request.value,
+                                     request.etag.value_or(""),
+                                     request.concurrency == Concurrency::kFirstWrite ? "1" : "0",
+                                     std::to_string(std::max<int64_t>(ttl, 0))}));
+  if (r->type == REDIS_REPLY_ERROR)
+    return scriptError(r.r.get(), request.key, request.etag.value_or(""));
+  return okStatus();
+}
+
+Status RedisStateStore::del(const DeleteRequest& request) {
+  if (!numericEtag(request.etag)) return etagInvalid(*request.etag);
+  ASSIGN_OR_RETURN(Reply r,
+                   command({"EVAL", kDelScript, "1", request.key, request.etag.value_or("")}));
+  if (r->type == REDIS_REPLY_ERROR)
+    return scriptError(r.r.get(), request.key, request.etag.value_or(""));
+  return okStatus();
+}
+
+Status RedisStateStore::multi(const std::vector<Operation>& operations, const RequestMetadata&) {
+  std::vector<std::string> args = {"EVAL", kMultiScript, "0"};
+  for (const auto& op : operations) {
+    if (op.kind == Operation::Kind::kUpsert) {
+      if (!numericEtag(op.set.etag)) return etagInvalid(*op.set.etag);
+      int64_t ttl = op.set.ttl_seconds ? *op.set.ttl_seconds : default_ttl_;
+      args.insert(args.end(), {"upsert", op.set.key, op.set.value, op.set.etag.value_or(""),
+                               op.set.concurrency == Concurrency::kFirstWrite ? "1" : "0",
+                               std::to_string(std::max<int64_t>(ttl, 0))});
+    } else {
+      if (!numericEtag(op.del.etag)) return etagInvalid(*op.del.etag);
+      args.insert(args.end(), {"delete", op.del.key, "", op.del.etag.value_or(""), "0", "0"});
+    }
+  }
+  ASSIGN_OR_RETURN(Reply r, command(args));
+  if (r->type == REDIS_REPLY_ERROR) {
+    std::string msg(r->str, r->len);
+    if (msg.find("ETAG") != std::string::npos)
+      return abortedError("transaction not applied: " + msg);
+    return internalError("redis: " + msg);
+  }
+  return okStatus();
+}
+
+void RedisStateStore::close() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  closed_ = true;
+  for (auto* c : idle_) redisFree(c);
+  idle_.clear();
+  cv_.notify_all();
+}
+
+void registerComponent(runtime::Registry& registry) {
+  runtime::ComponentFactory<Store> factory;
+  factory.type = "state.redis";
+  factory.fields = {{"redisHost", runtime::FieldType::kString, true, std::nullopt, {}},
+                    {"redisPassword", runtime::FieldType::kString, false, std::nullopt, {}},
+                    {"redisUsername", runtime::FieldType::kString, false, std::nullopt, {}},
+                    {"redisDB", runtime::FieldType::kInt, false, "0", {}},
+                    {"enableTLS", runtime::FieldType::kBool, false, "false", {}},
+                    {"dialTimeout", runtime::FieldType::kDuration, false, "5s", {}},
+                    {"readTimeout", runtime::FieldType::kDuration, false, "5s", {}},
+                    {"ttlInSeconds", runtime::FieldType::kInt, false, std::nullopt, {}},
+                    {"poolSize", runtime::FieldType::kInt, false, "4", {}}};
+  factory.create = [] { return std::make_unique<RedisStateStore>(); };
+  (void)registry.state.add(std::move(factory));
+}
+
+}  // namespace outrigger::sidecar::components::state::redis

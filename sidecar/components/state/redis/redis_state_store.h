@@ -1,0 +1,52 @@
+#pragma once
+
+#include <hiredis/hiredis.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "sidecar/components/state/store.h"
+#include "sidecar/runtime/registry.h"
+
+namespace outrigger::sidecar::components::state::redis {
+
+// state.redis: each key is a hash {data, version}; the etag is the version. Writes, etag checks
+// and transactions run as Lua scripts, so they are atomic on the server. A small pool of
+// connections, re-established after failures, every command under a timeout.
+class RedisStateStore : public Store, public TransactionalStore {
+ public:
+  ~RedisStateStore() override;
+  Status init(const runtime::Properties& properties) override;
+  std::vector<std::string> features() const override;
+  StatusOr<GetResponse> get(const GetRequest& request) override;
+  Status set(const SetRequest& request) override;
+  Status del(const DeleteRequest& request) override;
+  Status multi(const std::vector<Operation>& operations, const RequestMetadata& metadata) override;
+  void close() override;
+
+ private:
+  struct Reply;
+  StatusOr<Reply> command(const std::vector<std::string>& args);
+  StatusOr<redisContext*> acquire();
+  void release(redisContext* ctx, bool healthy);
+  StatusOr<redisContext*> connect();
+
+  std::string host_;
+  int port_ = 6379;
+  std::string password_, username_;
+  int64_t db_ = 0;
+  int64_t timeout_ms_ = 5000;
+  int64_t default_ttl_ = 0;
+  size_t max_connections_ = 4;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<redisContext*> idle_;
+  size_t open_ = 0;
+  bool closed_ = false;
+};
+
+void registerComponent(runtime::Registry& registry);
+
+}  // namespace outrigger::sidecar::components::state::redis
