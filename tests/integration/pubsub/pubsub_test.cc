@@ -6,7 +6,7 @@
 #include <atomic>
 
 #include "common/json/json.h"
-#include "tests/integration/pubsub/test_app.h"
+#include "tests/framework/test_app.h"
 
 namespace outrigger::testing {
 namespace {

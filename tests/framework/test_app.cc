@@ -1,4 +1,4 @@
-#include "tests/integration/pubsub/test_app.h"
+#include "tests/framework/test_app.h"
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -119,7 +119,10 @@ bool SidecarProcess::start(std::vector<std::string> args, bool wait_healthy) {
                            std::to_string(freePort()), "--dapr-internal-grpc-port",
                            std::to_string(freePort()), "--dapr-listen-addresses", "127.0.0.1"});
   log_path_ = makeTempDir("outriggerd-log") + "/sidecar.log";
-  ::setenv("OUTRIGGER_NAMERESOLUTION_DIR", makeTempDir("outrigger-nr").c_str(), 1);
+  // A private name-resolution directory per test process, unless the test chose one.
+  if (!::getenv("OUTRIGGER_NAMERESOLUTION_DIR")) {
+    ::setenv("OUTRIGGER_NAMERESOLUTION_DIR", makeTempDir("outrigger-nr").c_str(), 1);
+  }
   pid_ = spawn(args, log_path_);
   auto deadline = std::chrono::steady_clock::now() + 20s;
   while (std::chrono::steady_clock::now() < deadline) {
