@@ -44,6 +44,8 @@ struct StoreCase {
   std::function<void()> restart;  // restarts the backing server; null when there is none
 };
 
+void PrintTo(const StoreCase& c, std::ostream* os) { *os << c.type; }
+
 std::string tempFile(const std::string& name) {
   return (std::filesystem::temp_directory_path() /
           ("outrigger-conf-" + std::to_string(::getpid()) + "-" + name))
