@@ -38,11 +38,20 @@ spec:
   type: bindings.localstorage
   version: v1
   metadata: [{name: rootPath, value: "@DIR@/files"}]
+---
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: {name: tick}
+spec:
+  type: bindings.cron
+  version: v1
+  metadata: [{name: schedule, value: "@every 1s"}]
 `;
 
 let sidecar, client, server;
 const received = [];
 let invoked = null;
+let ticks = 0;
 
 before(async () => {
   const appPort = await freePort();
@@ -54,6 +63,7 @@ before(async () => {
   await server.pubsub.subscribe("pubsub", "orders", async (data) => { received.push(data); });
   await server.invoker.listen("hello", async ({ body }) => { invoked = body; return { reply: "hi" }; },
                               { method: HttpMethod.POST });
+  await server.binding.receive("tick", async () => { ticks++; });
   await server.start();
   client = new DaprClient(clientOptions);
 });
@@ -105,7 +115,7 @@ test("metadata and health", async () => {
   const md = await client.metadata.get();
   assert.equal(md.id, "js-app");
   const names = md.components.map((c) => c.name).sort();
-  assert.deepEqual(names, ["durable", "files", "localsecrets", "pubsub", "statestore"]);
+  assert.deepEqual(names, ["durable", "files", "localsecrets", "pubsub", "statestore", "tick"]);
   assert.ok(md.subscriptions.some((s) => s.topic === "orders"));
   assert.equal(await client.health.isHealthy(), true);
 });
@@ -127,4 +137,10 @@ test("bindings: localstorage create and get", async () => {
   await client.binding.send("files", "create", "hello file", { fileName: "greeting.txt" });
   const got = await client.binding.send("files", "get", undefined, { fileName: "greeting.txt" });
   assert.equal(String(got), "hello file");
+});
+
+test("bindings: a cron input binding reaches DaprServer's binding.receive", async () => {
+  const deadline = Date.now() + 10000;
+  while (ticks === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(ticks > 0, "no cron event arrived");
 });
