@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -131,7 +132,7 @@ bool ServerProcess::exited() {
 
 void ServerProcess::terminate(int signal) {
   if (pid_ <= 0) return;
-  ::kill(-pid_, SIGCONT);  // a paused server cannot act on the signal
+  signalTree(pid_, SIGCONT);  // a paused server cannot act on the signal
   ::kill(-pid_, signal);
   auto deadline = Clock::now() + std::chrono::seconds(15);
   while (!exited() && Clock::now() < deadline) {
@@ -147,8 +148,46 @@ void ServerProcess::terminate(int signal) {
 
 void ServerProcess::stop() { terminate(stop_signal_); }
 void ServerProcess::kill() { terminate(crash_signal_); }
-bool ServerProcess::pause() { return pid_ > 0 && ::kill(-pid_, SIGSTOP) == 0; }
-bool ServerProcess::resume() { return pid_ > 0 && ::kill(-pid_, SIGCONT) == 0; }
+namespace {
+
+// The server and every process under it: PostgreSQL's backends leave its process group (setsid),
+// so a signal to the group would miss the processes that hold the connections.
+std::vector<pid_t> processTree(pid_t root) {
+  std::map<pid_t, std::vector<pid_t>> children;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
+    std::ifstream in(entry.path() / "stat");
+    std::string stat;
+    std::getline(in, stat);
+    // "pid (comm) state ppid ...": comm may hold spaces, so read after the last ')'.
+    auto close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 1));
+    std::string state;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    children[ppid].push_back(static_cast<pid_t>(std::stoi(name)));
+  }
+  std::vector<pid_t> out = {root};
+  for (size_t i = 0; i < out.size(); ++i) {
+    for (pid_t child : children[out[i]]) out.push_back(child);
+  }
+  return out;
+}
+
+bool signalTree(pid_t root, int signal) {
+  if (root <= 0) return false;
+  bool ok = true;
+  for (pid_t pid : processTree(root)) ok = ::kill(pid, signal) == 0 && ok;
+  return ok;
+}
+
+}  // namespace
+
+bool ServerProcess::pause() { return signalTree(pid_, SIGSTOP); }
+bool ServerProcess::resume() { return signalTree(pid_, SIGCONT); }
 
 std::string ServerProcess::logTail(size_t bytes) const {
   std::ifstream in(log_, std::ios::binary);
@@ -169,9 +208,14 @@ std::string RedisServer::start() {
   if (running()) return "";
   if (std::string err = ensureDir("outrigger-redis", ""); !err.empty()) return err;
   if (port_ == 0) port_ = freeTcpPort();
-  pid_ = spawn({bin, "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no", "--dir", dir_},
-               "");
+  std::vector<std::string> args = {
+      bin, "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "", "--dir", dir_};
+  if (persistent) {
+    args.insert(args.end(), {"--appendonly", "yes", "--appendfsync", "always"});
+  } else {
+    args.insert(args.end(), {"--appendonly", "no"});
+  }
+  pid_ = spawn(args, "");
   if (pid_ < 0) return "cannot start " + bin;
   // Ready once it answers PING (bounded).
   auto deadline = Clock::now() + std::chrono::seconds(20);

@@ -49,6 +49,8 @@ class RedisServer : public ServerProcess {
  public:
   ~RedisServer() override { stop(); }
   std::string start() override;  // the same port on every start
+  // Append-only file with fsync on every write: what a broker restart must not lose.
+  bool persistent = false;
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
 };
 
