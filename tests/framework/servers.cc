@@ -16,8 +16,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <map>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -129,6 +129,10 @@ bool ServerProcess::exited() {
   }
   return false;
 }
+
+namespace {
+bool signalTree(pid_t root, int signal);
+}  // namespace
 
 void ServerProcess::terminate(int signal) {
   if (pid_ <= 0) return;

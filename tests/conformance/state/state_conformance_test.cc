@@ -593,8 +593,8 @@ TEST_P(StateConformance, FailsInBoundedTimeWhileTheServerHangs) {
   if (!got || !set) store_.release();  // a thread still uses it: leak rather than crash
   ASSERT_TRUE(got.has_value()) << "get hung on a server that does not answer";
   ASSERT_TRUE(set.has_value()) << "set hung on a server that does not answer";
-  EXPECT_FALSE(got->ok());
-  EXPECT_FALSE(set->ok());
+  EXPECT_FALSE(got->ok()) << got->toString();
+  EXPECT_FALSE(set->ok()) << set->toString();
   Status st = eventually(std::chrono::seconds(20), [&] { return put("after", "2"); });
   EXPECT_TRUE(st.ok()) << st.toString();
 }
