@@ -1,6 +1,12 @@
 #include "sidecar/components/state/redis/redis_state_store.h"
 
+#include <poll.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <memory>
+#include <thread>
 
 namespace outrigger::sidecar::components::state::redis {
 
@@ -65,38 +71,51 @@ Status RedisStateStore::init(const runtime::Properties& p) {
   std::string host = p.get("redisHost");
   auto colon = host.rfind(':');
   host_ = host.substr(0, colon);
-  if (colon != std::string::npos) {
+  if (colon != std::string::npos && host.find(']', colon) == std::string::npos) {
     int64_t port;
     if (!runtime::parseInt(host.substr(colon + 1), &port) || port <= 0 || port > 65535) {
       return invalidArgumentError("metadata field 'redisHost': bad port in '" + host + "'");
     }
     port_ = static_cast<int>(port);
+  } else {
+    host_ = host;
   }
-  if (p.getBool("enableTLS"))
-    return unimplementedError("metadata field 'enableTLS': TLS to Redis is not supported yet");
+  // "[::1]:6379": hiredis wants the address without brackets.
+  if (host_.size() > 2 && host_.front() == '[' && host_.back() == ']') {
+    host_ = host_.substr(1, host_.size() - 2);
+  }
+  if (host_.empty()) return invalidArgumentError("metadata field 'redisHost': no host given");
+  if (p.getBool("enableTLS")) {
+    return unimplementedError(
+        "metadata field 'enableTLS': TLS to Redis is not supported by state.redis yet");
+  }
   password_ = p.get("redisPassword");
   username_ = p.get("redisUsername");
   db_ = p.getInt("redisDB", 0);
-  timeout_ms_ =
-      std::max(p.getDurationMs("dialTimeout", 5000), p.getDurationMs("readTimeout", 5000));
+  dial_timeout_ms_ = std::max<int64_t>(1, p.getDurationMs("dialTimeout", 5000));
+  // hiredis has one timeout for both directions.
+  io_timeout_ms_ = std::max<int64_t>(
+      1, std::max(p.getDurationMs("readTimeout", 3000), p.getDurationMs("writeTimeout", 3000)));
+  max_retries_ = static_cast<int>(std::clamp<int64_t>(p.getInt("maxRetries", 3), 0, 20));
   default_ttl_ = p.getInt("ttlInSeconds", 0);
-  max_connections_ = static_cast<size_t>(std::max<int64_t>(1, p.getInt("poolSize", 4)));
+  max_connections_ = static_cast<size_t>(std::max<int64_t>(1, p.getInt("poolSize", 8)));
   // Check the server answers now, so a wrong address fails start-up with a clear message.
   auto r = command({"PING"});
   return r.ok() ? okStatus() : r.status();
 }
 
 StatusOr<redisContext*> RedisStateStore::connect() {
-  timeval tv{static_cast<time_t>(timeout_ms_ / 1000),
-             static_cast<suseconds_t>((timeout_ms_ % 1000) * 1000)};
-  redisContext* ctx = redisConnectWithTimeout(host_.c_str(), port_, tv);
+  auto timeval_of = [](int64_t ms) {
+    return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+  };
+  redisContext* ctx = redisConnectWithTimeout(host_.c_str(), port_, timeval_of(dial_timeout_ms_));
   if (!ctx || ctx->err) {
     std::string err = ctx ? ctx->errstr : "out of memory";
     if (ctx) redisFree(ctx);
     return unavailableError("cannot connect to redis at " + host_ + ":" + std::to_string(port_) +
                             ": " + err);
   }
-  redisSetTimeout(ctx, tv);
+  redisSetTimeout(ctx, timeval_of(io_timeout_ms_));
   auto run = [&](const std::vector<std::string>& args) -> Status {
     std::vector<const char*> argv;
     std::vector<size_t> lens;
@@ -126,15 +145,20 @@ StatusOr<redisContext*> RedisStateStore::connect() {
 StatusOr<redisContext*> RedisStateStore::acquire() {
   std::unique_lock<std::mutex> lock(mutex_);
   // Bounded wait for a free connection: the component's worker pool bounds callers anyway.
-  if (!cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms_),
+  if (!cv_.wait_for(lock, std::chrono::milliseconds(dial_timeout_ms_ + io_timeout_ms_),
                     [&] { return closed_ || !idle_.empty() || open_ < max_connections_; })) {
     return unavailableError("redis: no connection free within the timeout");
   }
-  if (closed_) return unavailableError("redis: store closed");
-  if (!idle_.empty()) {
+  if (closed_) return unavailableError("redis: the store is closed");
+  while (!idle_.empty()) {
     redisContext* c = idle_.back();
     idle_.pop_back();
-    return c;
+    // Redis never speaks first: an idle connection that is readable was closed by the server
+    // (a restart), so drop it here instead of failing the caller's command on it.
+    pollfd pfd{c->fd, POLLIN, 0};
+    if (c->err == 0 && ::poll(&pfd, 1, 0) == 0) return c;
+    redisFree(c);
+    open_--;
   }
   open_++;
   lock.unlock();
@@ -149,7 +173,7 @@ StatusOr<redisContext*> RedisStateStore::acquire() {
 
 void RedisStateStore::release(redisContext* ctx, bool healthy) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (healthy && !closed_) {
+  if (healthy && !closed_ && ctx->err == 0) {
     idle_.push_back(ctx);
   } else {
     redisFree(ctx);
@@ -158,27 +182,59 @@ void RedisStateStore::release(redisContext* ctx, bool healthy) {
   cv_.notify_one();
 }
 
-StatusOr<RedisStateStore::Reply> RedisStateStore::command(const std::vector<std::string>& args) {
-  // One retry on a fresh connection: the server may have restarted since this one was used.
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    ASSIGN_OR_RETURN(redisContext * ctx, acquire());
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    for (const auto& a : args) {
-      argv.push_back(a.c_str());
-      lens.push_back(a.size());
+StatusOr<std::vector<RedisStateStore::Reply>> RedisStateStore::pipeline(
+    const std::vector<std::vector<std::string>>& commands) {
+  std::chrono::milliseconds backoff(8);
+  for (int attempt = 0;; ++attempt) {
+    auto ctx = acquire();
+    Status failure;
+    bool retryable = false;
+    if (ctx.ok()) {
+      for (const auto& args : commands) {
+        std::vector<const char*> argv;
+        std::vector<size_t> lens;
+        for (const auto& a : args) {
+          argv.push_back(a.c_str());
+          lens.push_back(a.size());
+        }
+        redisAppendCommandArgv(*ctx, static_cast<int>(argv.size()), argv.data(), lens.data());
+      }
+      std::vector<Reply> replies;
+      for (size_t i = 0; i < commands.size(); ++i) {
+        void* r = nullptr;
+        errno = 0;
+        if (redisGetReply(*ctx, &r) != REDIS_OK || !r) break;
+        replies.push_back(
+            Reply{std::shared_ptr<redisReply>(static_cast<redisReply*>(r), freeReplyObject)});
+      }
+      if (replies.size() == commands.size()) {
+        release(*ctx, true);
+        return replies;
+      }
+      int err = errno;
+      bool timed_out = err == EAGAIN || err == EWOULDBLOCK || err == ETIMEDOUT;
+      std::string what = (*ctx)->errstr;
+      release(*ctx, false);
+      if (timed_out) {
+        // The server may be working on it still: retrying could apply a write twice.
+        return deadlineExceededError("redis: no answer within " + std::to_string(io_timeout_ms_) +
+                                     " ms");
+      }
+      failure = unavailableError("redis: " + what);
+      retryable = true;  // the connection broke (EOF, reset): the server went away
+    } else {
+      failure = ctx.status();
+      retryable = failure.code() == StatusCode::kUnavailable;
     }
-    auto* r = static_cast<redisReply*>(
-        redisCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(), lens.data()));
-    if (r) {
-      release(ctx, true);
-      return Reply{std::shared_ptr<redisReply>(r, freeReplyObject)};
-    }
-    std::string err = ctx->errstr;
-    release(ctx, false);
-    if (attempt == 1) return unavailableError("redis: " + err);
+    if (!retryable || attempt >= max_retries_) return failure;
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(512));
   }
-  return unavailableError("redis: unreachable");
+}
+
+StatusOr<RedisStateStore::Reply> RedisStateStore::command(const std::vector<std::string>& args) {
+  ASSIGN_OR_RETURN(std::vector<Reply> replies, pipeline({args}));
+  return replies.front();
 }
 
 std::vector<std::string> RedisStateStore::features() const {
@@ -200,19 +256,39 @@ bool numericEtag(const std::optional<std::string>& etag) {
 
 }  // namespace
 
-StatusOr<GetResponse> RedisStateStore::get(const GetRequest& request) {
-  ASSIGN_OR_RETURN(Reply r, command({"HMGET", request.key, "data", "version"}));
-  GetResponse res;
+StatusOr<GetResponse> RedisStateStore::toResponse(const Reply& r) {
   if (r->type == REDIS_REPLY_ERROR) return internalError("redis: " + std::string(r->str, r->len));
-  if (r->type != REDIS_REPLY_ARRAY || r->elements != 2)
+  if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
     return internalError("redis: unexpected reply to HMGET");
+  }
+  GetResponse res;
   if (r->element[0]->type == REDIS_REPLY_STRING) {
     res.found = true;
     res.data.assign(r->element[0]->str, r->element[0]->len);
-    if (r->element[1]->type == REDIS_REPLY_STRING)
+    if (r->element[1]->type == REDIS_REPLY_STRING) {
       res.etag.assign(r->element[1]->str, r->element[1]->len);
+    }
   }
   return res;
+}
+
+StatusOr<GetResponse> RedisStateStore::get(const GetRequest& request) {
+  ASSIGN_OR_RETURN(Reply r, command({"HMGET", request.key, "data", "version"}));
+  return toResponse(r);
+}
+
+StatusOr<std::vector<GetResponse>> RedisStateStore::bulkGet(
+    const std::vector<GetRequest>& requests) {
+  if (requests.empty()) return std::vector<GetResponse>{};
+  std::vector<std::vector<std::string>> commands;
+  for (const auto& r : requests) commands.push_back({"HMGET", r.key, "data", "version"});
+  ASSIGN_OR_RETURN(std::vector<Reply> replies, pipeline(commands));
+  std::vector<GetResponse> out;
+  for (const auto& r : replies) {
+    ASSIGN_OR_RETURN(GetResponse g, toResponse(r));
+    out.push_back(std::move(g));
+  }
+  return out;
 }
 
 Status RedisStateStore::set(const SetRequest& request) {
@@ -277,9 +353,12 @@ void registerComponent(runtime::Registry& registry) {
                     {"redisDB", runtime::FieldType::kInt, false, "0", {}},
                     {"enableTLS", runtime::FieldType::kBool, false, "false", {}},
                     {"dialTimeout", runtime::FieldType::kDuration, false, "5s", {}},
-                    {"readTimeout", runtime::FieldType::kDuration, false, "5s", {}},
+                    {"readTimeout", runtime::FieldType::kDuration, false, "3s", {}},
+                    {"writeTimeout", runtime::FieldType::kDuration, false, "3s", {}},
+                    {"maxRetries", runtime::FieldType::kInt, false, "3", {}},
                     {"ttlInSeconds", runtime::FieldType::kInt, false, std::nullopt, {}},
-                    {"poolSize", runtime::FieldType::kInt, false, "4", {}}};
+                    {"poolSize", runtime::FieldType::kInt, false, "8", {}}};
+  factory.blocking = true;
   factory.create = [] { return std::make_unique<RedisStateStore>(); };
   (void)registry.state.add(std::move(factory));
 }

@@ -21,6 +21,7 @@ class RedisStateStore : public Store, public TransactionalStore {
   Status init(const runtime::Properties& properties) override;
   std::vector<std::string> features() const override;
   StatusOr<GetResponse> get(const GetRequest& request) override;
+  StatusOr<std::vector<GetResponse>> bulkGet(const std::vector<GetRequest>& requests) override;
   Status set(const SetRequest& request) override;
   Status del(const DeleteRequest& request) override;
   Status multi(const std::vector<Operation>& operations, const RequestMetadata& metadata) override;
@@ -29,6 +30,10 @@ class RedisStateStore : public Store, public TransactionalStore {
  private:
   struct Reply;
   StatusOr<Reply> command(const std::vector<std::string>& args);
+  // Sends the commands on one connection, then reads every reply. Retries (maxRetries, with
+  // backoff) when the connection could not be made or broke, never after a timeout.
+  StatusOr<std::vector<Reply>> pipeline(const std::vector<std::vector<std::string>>& commands);
+  static StatusOr<GetResponse> toResponse(const Reply& reply);
   StatusOr<redisContext*> acquire();
   void release(redisContext* ctx, bool healthy);
   StatusOr<redisContext*> connect();
@@ -37,9 +42,11 @@ class RedisStateStore : public Store, public TransactionalStore {
   int port_ = 6379;
   std::string password_, username_;
   int64_t db_ = 0;
-  int64_t timeout_ms_ = 5000;
+  int64_t dial_timeout_ms_ = 5000;
+  int64_t io_timeout_ms_ = 3000;
+  int max_retries_ = 3;
   int64_t default_ttl_ = 0;
-  size_t max_connections_ = 4;
+  size_t max_connections_ = 8;
   std::mutex mutex_;
   std::condition_variable cv_;
   std::vector<redisContext*> idle_;

@@ -4,6 +4,8 @@
 #include <ctime>
 #include <filesystem>
 
+#include "common/logging/log.h"
+
 namespace outrigger::sidecar::components::state::sqlite {
 
 namespace {
@@ -75,11 +77,10 @@ Status SqliteStateStore::init(const runtime::Properties& p) {
       exec("CREATE TABLE IF NOT EXISTS " + table_ +
            " (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL, version INTEGER NOT NULL,"
            " expires_at INTEGER, updated_at INTEGER NOT NULL)"));
-  // Continue above every version ever handed out, as far as the table remembers, and above the
-  // clock so that re-created rows do not reuse old versions either.
-  Stmt s(db_, "SELECT COALESCE(MAX(version), 0) FROM " + table_);
-  if (s.ok() && s.step() == SQLITE_ROW) last_version_ = sqlite3_column_int64(s.get(), 0);
-  last_version_ = std::max<int64_t>(last_version_, now() * 1000);
+  RETURN_IF_ERROR(exec("CREATE INDEX IF NOT EXISTS " + table_ + "_expires_at ON " + table_ +
+                       " (expires_at) WHERE expires_at IS NOT NULL"));
+  cleanup_interval_ms_ = p.getDurationMs("cleanupInterval", 3600000);
+  if (cleanup_interval_ms_ > 0) cleaner_ = std::thread([this] { cleanupLoop(); });
   return okStatus();
 }
 
@@ -147,9 +148,11 @@ Status SqliteStateStore::setLocked(const SetRequest& r) {
   if (!s.ok()) return internalError(std::string("sqlite: ") + sqlite3_errmsg(db_));
   s.bind(1, r.key);
   s.bindBlob(2, r.value);
-  // Versions only grow, also across a delete and re-create, so a stale etag never matches again.
-  last_version_ = std::max(last_version_ + 1, version + 1);
-  s.bind(3, last_version_);
+  // Random, not a counter: several processes may share the file (each with its own counter), and
+  // a stale etag must not match a row deleted and re-created since.
+  int64_t next = version;
+  while (next == version || next == 0) next = static_cast<int64_t>(random_() >> 1);
+  s.bind(3, next);
   if (r.ttl_seconds && *r.ttl_seconds > 0) {
     s.bind(4, now() + *r.ttl_seconds);
   } else {
@@ -157,7 +160,6 @@ Status SqliteStateStore::setLocked(const SetRequest& r) {
   }
   s.bind(5, now());
   if (s.step() != SQLITE_DONE) return internalError(std::string("sqlite: ") + sqlite3_errmsg(db_));
-  if (++writes_since_purge_ >= 1000) purgeExpiredLocked();
   return okStatus();
 }
 
@@ -175,12 +177,20 @@ Status SqliteStateStore::delLocked(const DeleteRequest& r) {
   return okStatus();
 }
 
-void SqliteStateStore::purgeExpiredLocked() {
-  writes_since_purge_ = 0;
-  Stmt s(db_, "DELETE FROM " + table_ + " WHERE expires_at IS NOT NULL AND expires_at <= ?1");
-  if (!s.ok()) return;
-  s.bind(1, now());
-  s.step();
+void SqliteStateStore::cleanupLoop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (db_) {
+    cleaner_cv_.wait_for(lock, std::chrono::milliseconds(cleanup_interval_ms_),
+                         [&] { return closing_; });
+    if (closing_ || !db_) break;
+    // Expired rows are already invisible; this only gives their space back.
+    Stmt s(db_, "DELETE FROM " + table_ + " WHERE expires_at IS NOT NULL AND expires_at <= ?1");
+    if (!s.ok()) continue;
+    s.bind(1, now());
+    if (s.step() != SQLITE_DONE) {
+      LOG_WARN << "state.sqlite: deleting expired rows failed: " << sqlite3_errmsg(db_);
+    }
+  }
 }
 
 Status SqliteStateStore::set(const SetRequest& request) {
@@ -209,6 +219,12 @@ Status SqliteStateStore::multi(const std::vector<Operation>& operations, const R
 }
 
 void SqliteStateStore::close() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    closing_ = true;
+  }
+  cleaner_cv_.notify_all();
+  if (cleaner_.joinable()) cleaner_.join();
   std::lock_guard<std::mutex> lock(mutex_);
   if (db_) sqlite3_close_v2(db_);
   db_ = nullptr;
@@ -217,10 +233,12 @@ void SqliteStateStore::close() {
 void registerComponent(runtime::Registry& registry) {
   runtime::ComponentFactory<Store> factory;
   factory.type = "state.sqlite";
-  factory.fields = {{"connectionString", runtime::FieldType::kString, true, std::nullopt, {}},
-                    {"tableName", runtime::FieldType::kString, false, "state", {}},
-                    {"timeout", runtime::FieldType::kDuration, false, "20s", {}},
-                    {"cleanupInterval", runtime::FieldType::kDuration, false, "1h", {}}};
+  factory.fields = {
+      {"connectionString", runtime::FieldType::kString, false, "outrigger-state.db", {}},
+      {"tableName", runtime::FieldType::kString, false, "state", {}},
+      {"timeout", runtime::FieldType::kDuration, false, "20s", {}},
+      {"cleanupInterval", runtime::FieldType::kDuration, false, "1h", {}}};
+  factory.blocking = true;
   factory.create = [] { return std::make_unique<SqliteStateStore>(); };
   (void)registry.state.add(std::move(factory));
 }

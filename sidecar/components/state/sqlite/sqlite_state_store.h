@@ -2,8 +2,11 @@
 
 #include <sqlite3.h>
 
+#include <condition_variable>
 #include <mutex>
+#include <random>
 #include <string>
+#include <thread>
 
 #include "sidecar/components/state/store.h"
 #include "sidecar/runtime/registry.h"
@@ -29,13 +32,16 @@ class SqliteStateStore : public Store, public TransactionalStore {
   Status delLocked(const DeleteRequest& request);
   // The live row's version, 0 when absent or expired.
   StatusOr<int64_t> versionOf(const std::string& key);
-  void purgeExpiredLocked();
+  void cleanupLoop();
 
   std::mutex mutex_;
   sqlite3* db_ = nullptr;
   std::string table_;
-  int64_t writes_since_purge_ = 0;
-  int64_t last_version_ = 0;
+  std::mt19937_64 random_{std::random_device{}()};
+  int64_t cleanup_interval_ms_ = 0;
+  bool closing_ = false;
+  std::condition_variable cleaner_cv_;
+  std::thread cleaner_;
 };
 
 void registerComponent(runtime::Registry& registry);
