@@ -6,6 +6,7 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 #include <unistd.h>
+#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <atomic>
@@ -680,6 +681,37 @@ TEST(StateStoreConfigTest, InitFailUnreachableServersInBoundedTime) {
   });
   ASSERT_TRUE(pg_store.has_value()) << "postgresql init hung";
   EXPECT_FALSE(pg_store->ok());
+}
+
+// metadata.yaml documents the fields: it must say what the factory checks.
+TEST(StateStoreConfigTest, MetadataYamlMatchesTheFactory) {
+  for (const char* name : {"sqlite", "redis", "postgresql"}) {
+    SCOPED_TRACE(name);
+    std::string path =
+        std::string(OUTRIGGER_SOURCE_DIR) + "/sidecar/components/state/" + name + "/metadata.yaml";
+    YAML::Node doc;
+    ASSERT_NO_THROW(doc = YAML::LoadFile(path)) << path;
+    EXPECT_EQ(doc["type"].as<std::string>(), "state");
+    EXPECT_EQ(doc["name"].as<std::string>(), name);
+    auto factory = factoryFor(std::string("state.") + name);
+    ASSERT_TRUE(factory.ok()) << factory.status().toString();
+    std::map<std::string, YAML::Node> documented;
+    for (YAML::const_iterator it = doc["metadata"].begin(); it != doc["metadata"].end(); ++it) {
+      const YAML::Node& field = *it;
+      documented[field["name"].as<std::string>()] = field;
+    }
+    EXPECT_EQ(documented.size(), (*factory)->fields.size());
+    for (const auto& field : (*factory)->fields) {
+      auto it = documented.find(field.name);
+      ASSERT_NE(it, documented.end()) << field.name << " is not in " << path;
+      EXPECT_EQ(it->second["required"].as<bool>(false), field.required) << field.name;
+      if (field.default_value) {
+        EXPECT_EQ(it->second["default"].as<std::string>(""), *field.default_value) << field.name;
+      } else {
+        EXPECT_FALSE(it->second["default"]) << field.name;
+      }
+    }
+  }
 }
 
 TEST(StateStoreConfigTest, BackendStoresAreBlocking) {
