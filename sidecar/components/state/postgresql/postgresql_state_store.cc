@@ -131,6 +131,10 @@ StatusOr<PGconn*> PostgresStateStore::connect() {
   }
   // Non-blocking, so that sending a large value cannot block past the deadline either.
   PQsetnonblocking(pg, 1);
+  // Notices ("already exists, skipping") go to the debug log, not raw to stderr.
+  PQsetNoticeProcessor(
+      pg, [](void*, const char* message) { LOG_DEBUG << "state.postgresql: " << trimmed(message); },
+      nullptr);
   Conn c{pg, false};
   auto r = run(c, "SET statement_timeout = " + std::to_string(timeout_ms_));
   if (!r.ok()) {
