@@ -1,10 +1,15 @@
 #include "common/kube/kube_client.h"
 
 #include <cpprest/http_client.h>
+#include <sys/socket.h>
 #include <yaml-cpp/yaml.h>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
 #include <boost/beast/core/detail/base64.hpp>
+#include <boost/beast/http.hpp>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -166,47 +171,132 @@ Status KubeClient::remove(const std::string& path) {
   return r.ok() ? okStatus() : r.status();
 }
 
-Status KubeClient::watch(
-    const std::string& path, const std::string& resource_version,
-    const std::function<void(const std::string&, const json::Value&)>& on_event,
-    const std::atomic<bool>& stop, int timeout_seconds) {
-  try {
-    // The server ends the watch after timeoutSeconds; the client waits a little longer.
-    web::http::client::http_client client(config_.server,
-                                          impl_->config(timeout_seconds + 30, config_));
-    std::string uri =
-        path + (path.find('?') == std::string::npos ? "?" : "&") +
-        "watch=true&allowWatchBookmarks=true&timeoutSeconds=" + std::to_string(timeout_seconds);
-    if (!resource_version.empty()) uri += "&resourceVersion=" + resource_version;
-    web::http::http_request req("GET");
-    req.set_request_uri(uri);
-    if (!config_.token.empty()) req.headers().add("Authorization", "Bearer " + config_.token);
-    auto res = client.request(req).get();
-    int code = res.status_code();
-    if (code != 200)
-      return statusFromHttp(code, res.extract_utf8string(true).get(), "watch " + path);
-    auto body = res.body();
-    while (!stop) {
-      concurrency::streams::container_buffer<std::string> line;
-      size_t n = body.read_line(line).get();
-      if (n == 0 && body.is_eof()) return okStatus();
-      const std::string& text = line.collection();
-      if (text.empty()) continue;
-      auto doc = json::parse(text);
+namespace {
+
+// Reads a watch stream with Beast, handing each event line over as soon as its chunk arrives.
+// (cpprestsdk delivers a chunk only once the next one has begun, which would hold an event
+// back until the next event or bookmark.)
+template <typename Stream>
+Status readWatch(Stream& stream, const std::string& host, const std::string& target,
+                 const std::string& token, int timeout_seconds,
+                 const std::function<void(const std::string&, const json::Value&)>& on_event,
+                 const std::atomic<bool>& stop, const std::string& what) {
+  namespace bhttp = boost::beast::http;
+  boost::beast::error_code ec;
+  bhttp::request<bhttp::empty_body> req{bhttp::verb::get, target, 11};
+  req.set(bhttp::field::host, host);
+  req.set(bhttp::field::accept, "application/json");
+  if (!token.empty()) req.set(bhttp::field::authorization, "Bearer " + token);
+  bhttp::write(stream, req, ec);
+  if (ec) return unavailableError(what + ": " + ec.message());
+  boost::beast::flat_buffer buffer;
+  bhttp::response_parser<bhttp::string_body> header_parser;
+  header_parser.body_limit(boost::none);
+  bhttp::read_header(stream, buffer, header_parser, ec);
+  if (ec) return unavailableError(what + ": " + ec.message());
+  int code = header_parser.get().result_int();
+  if (code != 200) {
+    bhttp::read(stream, buffer, header_parser, ec);
+    return statusFromHttp(code, header_parser.get().body(), what);
+  }
+  Status result = okStatus();
+  std::string pending;
+  auto on_chunk = [&](std::uint64_t, std::string_view body,
+                      boost::beast::error_code&) -> std::size_t {
+    pending.append(body.data(), body.size());
+    for (size_t nl; (nl = pending.find('\n')) != std::string::npos;) {
+      std::string line = pending.substr(0, nl);
+      pending.erase(0, nl + 1);
+      auto doc = json::parse(line);
       if (!doc.ok() || !doc->IsObject()) continue;
       const json::Value* type = json::find(*doc, "type");
       const json::Value* object = json::find(*doc, "object");
       if (!type || !type->IsString() || !object) continue;
       if (std::string(type->GetString()) == "ERROR") {
         const json::Value* c = json::find(*object, "code");
-        int err = c && c->IsInt() ? c->GetInt() : 500;
-        return statusFromHttp(err, json::serialize(*object), "watch " + path);
+        result =
+            statusFromHttp(c && c->IsInt() ? c->GetInt() : 500, json::serialize(*object), what);
+        continue;
       }
       on_event(type->GetString(), *object);
     }
-    return okStatus();
+    if (pending.size() > (16u << 20)) pending.clear();  // no line is that long: drop garbage
+    return body.size();
+  };
+  bhttp::response_parser<bhttp::empty_body> parser(std::move(header_parser));
+  parser.body_limit(boost::none);
+  parser.on_chunk_body(on_chunk);
+  while (!parser.is_done() && !stop && result.ok()) {
+    bhttp::read_some(stream, buffer, parser, ec);
+    if (ec == bhttp::error::end_of_stream || ec == boost::asio::error::eof) break;
+    if (ec) return unavailableError(what + ": " + ec.message());
+  }
+  return result;
+}
+
+}  // namespace
+
+Status KubeClient::watch(
+    const std::string& path, const std::string& resource_version,
+    const std::function<void(const std::string&, const json::Value&)>& on_event,
+    const std::atomic<bool>& stop, int timeout_seconds) {
+  namespace asio = boost::asio;
+  const std::string what = "watch " + path;
+  std::string server = config_.server;
+  bool tls = server.rfind("https://", 0) == 0;
+  std::string rest = server.substr(server.find("://") + 3);
+  std::string authority = rest.substr(0, rest.find('/'));
+  std::string host = authority, port = tls ? "443" : "80";
+  if (auto colon = authority.rfind(':'); colon != std::string::npos && authority.back() != ']') {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  std::string target =
+      path + (path.find('?') == std::string::npos ? "?" : "&") +
+      "watch=true&allowWatchBookmarks=true&timeoutSeconds=" + std::to_string(timeout_seconds);
+  if (!resource_version.empty()) target += "&resourceVersion=" + resource_version;
+  try {
+    asio::io_context ioc;
+    asio::ip::tcp::resolver resolver(ioc);
+    boost::system::error_code ec;
+    auto endpoints = resolver.resolve(host, port, ec);
+    if (ec) return unavailableError(what + ": cannot resolve " + host + ": " + ec.message());
+    // A silent peer cannot hold the watch forever: the server ends it after timeoutSeconds.
+    int socket_timeout = timeout_seconds + 30;
+    if (!tls) {
+      boost::beast::tcp_stream stream(ioc);
+      stream.expires_after(std::chrono::seconds(10));
+      stream.connect(endpoints, ec);
+      if (ec) return unavailableError(what + ": " + ec.message());
+      stream.expires_never();
+      timeval tv{socket_timeout, 0};
+      ::setsockopt(stream.socket().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+      return readWatch(stream.socket(), authority, target, config_.token, timeout_seconds, on_event,
+                       stop, what);
+    }
+    asio::ssl::context ctx(asio::ssl::context::tls_client);
+    if (config_.insecure) {
+      ctx.set_verify_mode(asio::ssl::verify_none);
+    } else {
+      ctx.set_verify_mode(asio::ssl::verify_peer);
+      if (!config_.ca_file.empty()) ctx.load_verify_file(config_.ca_file, ec);
+      if (!config_.ca_data.empty())
+        ctx.add_certificate_authority(asio::buffer(config_.ca_data), ec);
+      if (config_.ca_file.empty() && config_.ca_data.empty()) ctx.set_default_verify_paths(ec);
+    }
+    asio::ssl::stream<asio::ip::tcp::socket> stream(ioc, ctx);
+    SSL_set_tlsext_host_name(stream.native_handle(), host.c_str());
+    asio::connect(stream.next_layer(), endpoints, ec);
+    if (ec) return unavailableError(what + ": " + ec.message());
+    timeval tv{socket_timeout, 0};
+    ::setsockopt(stream.next_layer().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    stream.handshake(asio::ssl::stream_base::client, ec);
+    if (ec) return unavailableError(what + ": TLS: " + ec.message());
+    return readWatch(stream, authority, target, config_.token, timeout_seconds, on_event, stop,
+                     what);
   } catch (const std::exception& e) {
-    return unavailableError("watch " + path + ": " + e.what());
+    return unavailableError(what + ": " + e.what());
   }
 }
 
