@@ -1,6 +1,7 @@
 #include "sidecar/options.h"
 
 #include <boost/program_options.hpp>
+#include <cctype>
 #include <cstdlib>
 #include <sstream>
 
@@ -84,9 +85,18 @@ int stableInternalPort(const std::string& app_id) {
 
 StatusOr<Options> parseOptions(int argc, const char* const* argv) {
   // daprd accepts "-app-id x" as well as "--app-id x".
+  // A negative number after a flag is that flag's value, as in Go's flag package (the dapr CLI
+  // passes "--app-max-concurrency -1"); it is glued on so it is not read as a short option.
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
+    bool negative_number =
+        a.size() > 1 && a[0] == '-' && std::isdigit(static_cast<unsigned char>(a[1]));
+    if (negative_number && !args.empty() && args.back().rfind("--", 0) == 0 &&
+        args.back().size() > 2 && args.back().find('=') == std::string::npos) {
+      args.back() += "=" + a;
+      continue;
+    }
     if (a.size() > 2 && a[0] == '-' && a[1] != '-') a = "-" + a;
     args.push_back(a);
   }
@@ -213,6 +223,15 @@ StatusOr<Options> parseOptions(int argc, const char* const* argv) {
     return invalidArgumentError(
         "invalid value '" + std::to_string(o.app_max_concurrency) +
         "' for flag --app-max-concurrency: expected -1 or a positive number");
+  }
+  // As daprd: a non-positive app health setting means its default.
+  if (o.app_health_probe_interval_s <= 0) o.app_health_probe_interval_s = 5;
+  if (o.app_health_probe_timeout_ms <= 0) o.app_health_probe_timeout_ms = 500;
+  if (o.app_health_threshold < 1) o.app_health_threshold = 3;
+  if (o.app_health_probe_timeout_ms > o.app_health_probe_interval_s * 1000) {
+    return invalidArgumentError(
+        "invalid value for flag --app-health-probe-timeout: it must be smaller than "
+        "--app-health-probe-interval");
   }
   if (o.graceful_shutdown_seconds < 0) {
     return invalidArgumentError(

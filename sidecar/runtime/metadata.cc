@@ -75,9 +75,17 @@ bool parseDurationMs(std::string_view text, int64_t* out) {
   size_t i = 0;
   while (i < text.size()) {
     size_t start = i;
-    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
-      ++i;
-    if (start == i) return false;
+    int dots = 0, digits = 0;
+    for (; i < text.size(); ++i) {
+      if (text[i] == '.') {
+        ++dots;
+      } else if (std::isdigit(static_cast<unsigned char>(text[i]))) {
+        ++digits;
+      } else {
+        break;
+      }
+    }
+    if (digits == 0 || dots > 1) return false;  // "1.2.3s" is no number
     double number = std::atof(std::string(text.substr(start, i - start)).c_str());
     size_t unit_start = i;
     while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;

@@ -1,0 +1,209 @@
+// outriggerd's command line: daprd's flags and defaults, both dash forms, repeatable paths,
+// quantities, and errors that name the flag at fault.
+
+#include "sidecar/options.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+namespace outrigger::sidecar {
+namespace {
+
+StatusOr<Options> parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "outriggerd");
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  return parseOptions(static_cast<int>(argv.size()), argv.data());
+}
+
+// The parse fails with InvalidArgument and a message naming `flag`.
+void expectRejected(const std::vector<std::string>& args, const std::string& flag) {
+  auto o = parse(args);
+  ASSERT_FALSE(o.ok()) << args[0];
+  EXPECT_EQ(o.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(o.status().message().find(flag), std::string::npos)
+      << "'" << flag << "' not in: " << o.status().message();
+}
+
+TEST(OptionsTest, DefaultsAreDaprds) {
+  ::unsetenv("DAPR_CONTROLPLANE_NAMESPACE");
+  auto o = parse({});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_EQ(o->mode, "standalone");
+  EXPECT_EQ(o->dapr_http_port, 3500);
+  EXPECT_EQ(o->dapr_grpc_port, 50001);
+  EXPECT_EQ(o->metrics_port, 9090);
+  EXPECT_EQ(o->app_port, 0);
+  EXPECT_EQ(o->app_protocol, "http");
+  EXPECT_EQ(o->app_max_concurrency, -1);
+  EXPECT_EQ(o->max_body_bytes, 4u << 20);
+  EXPECT_EQ(o->graceful_shutdown_seconds, 5);
+  EXPECT_EQ(o->log_level, "info");
+  EXPECT_TRUE(o->enable_metrics);
+  EXPECT_FALSE(o->enable_mtls);
+  EXPECT_EQ(o->control_plane_namespace, "default");
+  EXPECT_TRUE(o->resources_paths.empty());
+  EXPECT_TRUE(o->listen_addresses.empty());
+  EXPECT_FALSE(o->print_help);
+  EXPECT_FALSE(o->print_version);
+}
+
+TEST(OptionsTest, DoubleAndSingleDashFormsAgree) {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"--app-id", "orders", "--app-port", "8080", "--dapr-http-port", "3601"},
+           {"-app-id", "orders", "-app-port", "8080", "-dapr-http-port", "3601"},
+           {"--app-id=orders", "--app-port=8080", "-dapr-http-port=3601"},
+       }) {
+    auto o = parse(args);
+    ASSERT_TRUE(o.ok()) << args[0] << ": " << o.status().message();
+    EXPECT_EQ(o->app_id, "orders");
+    EXPECT_EQ(o->app_port, 8080);
+    EXPECT_EQ(o->dapr_http_port, 3601);
+  }
+}
+
+TEST(OptionsTest, NegativeNumbersAreValuesNotFlags) {
+  // The dapr CLI passes "--app-max-concurrency -1" on every run.
+  auto o = parse({"--app-id", "a", "--app-max-concurrency", "-1"});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_EQ(o->app_max_concurrency, -1);
+  o = parse({"-app-max-concurrency", "-1", "-app-id", "a"});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_EQ(o->app_max_concurrency, -1);
+  EXPECT_EQ(o->app_id, "a");
+  // Out of range, and reported as the number given (not mangled into a flag "--10").
+  expectRejected({"--dapr-graceful-shutdown-seconds", "-10"}, "dapr-graceful-shutdown-seconds");
+  expectRejected({"-app-max-concurrency", "-7"}, "'-7' for flag --app-max-concurrency");
+}
+
+TEST(OptionsTest, AppHealthSettingsFallBackToDefaultsLikeDaprd) {
+  auto o = parse({"--app-health-threshold", "-10", "--app-health-probe-interval", "0",
+                  "-app-health-probe-timeout", "-5", "--app-id", "a"});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_EQ(o->app_health_threshold, 3);
+  EXPECT_EQ(o->app_health_probe_interval_s, 5);
+  EXPECT_EQ(o->app_health_probe_timeout_ms, 500);
+  EXPECT_EQ(o->app_id, "a");
+  o = parse({"--app-health-probe-interval", "2", "--app-health-probe-timeout", "1500"});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_EQ(o->app_health_probe_timeout_ms, 1500);
+  expectRejected({"--app-health-probe-interval", "1", "--app-health-probe-timeout", "1500"},
+                 "app-health-probe-timeout");
+}
+
+TEST(OptionsTest, ResourcesPathIsRepeatableAndCsv) {
+  auto o = parse({"--resources-path", "a,b", "--resources-path", "c", "-resources-path", "d",
+                  "--components-path", "legacy"});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_EQ(o->resources_paths, (std::vector<std::string>{"a", "b", "c", "d", "legacy"}));
+  o = parse({"--dapr-listen-addresses", "127.0.0.1,[::1]"});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_EQ(o->listen_addresses, (std::vector<std::string>{"127.0.0.1", "[::1]"}));
+  o = parse({"--config", "one.yaml", "--config", "two.yaml"});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_EQ(o->config_paths, (std::vector<std::string>{"one.yaml", "two.yaml"}));
+}
+
+TEST(OptionsTest, BodyAndBufferSizesAreQuantities) {
+  auto o = parse({"--max-body-size", "4Mi", "--read-buffer-size", "16Ki"});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_EQ(o->max_body_bytes, 4u << 20);
+  EXPECT_EQ(o->read_buffer_bytes, 16u << 10);
+  o = parse({"--max-body-size", "2M"});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_EQ(o->max_body_bytes, 2000000u);
+  o = parse({"--max-body-size", "1024"});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_EQ(o->max_body_bytes, 1024u);
+  // The deprecated flag is in MB, and the new one wins when both are given.
+  o = parse({"--dapr-http-max-request-size", "16"});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_EQ(o->max_body_bytes, 16u << 20);
+  o = parse({"--dapr-http-max-request-size", "16", "--max-body-size", "1Ki"});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_EQ(o->max_body_bytes, 1024u);
+}
+
+TEST(OptionsTest, ParseQuantity) {
+  uint64_t n = 0;
+  EXPECT_TRUE(parseQuantity("512Ki", &n));
+  EXPECT_EQ(n, 512u << 10);
+  EXPECT_TRUE(parseQuantity("1Gi", &n));
+  EXPECT_EQ(n, 1ull << 30);
+  EXPECT_TRUE(parseQuantity("3k", &n));
+  EXPECT_EQ(n, 3000u);
+  EXPECT_TRUE(parseQuantity("0", &n));
+  EXPECT_EQ(n, 0u);
+  for (const char* bad : {"", "Mi", "4 Mi", "4mi", "4Xi", "-4Mi", "4.5Mi", "lots"}) {
+    EXPECT_FALSE(parseQuantity(bad, &n)) << bad;
+  }
+}
+
+TEST(OptionsTest, BooleanFlags) {
+  auto o = parse({"--enable-metrics=false", "--enable-mtls", "--log-as-json=true"});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_FALSE(o->enable_metrics);
+  EXPECT_TRUE(o->enable_mtls);
+  EXPECT_TRUE(o->log_as_json);
+  expectRejected({"--enable-metrics=maybe"}, "enable-metrics");
+}
+
+TEST(OptionsTest, UnknownAndMalformedFlagsNameTheFlag) {
+  expectRejected({"--bogus-flag"}, "bogus-flag");
+  expectRejected({"-bogus-flag", "x"}, "bogus-flag");
+  expectRejected({"--app-port", "eighty"}, "app-port");
+  expectRejected({"--app-port", "70000"}, "app-port");
+  expectRejected({"--app-port", "0"}, "app-port");
+  expectRejected({"--dapr-http-port", "-5"}, "dapr-http-port");
+  expectRejected({"--metrics-port", "65536"}, "metrics-port");
+  expectRejected({"--max-body-size", "lots"}, "max-body-size");
+  expectRejected({"--read-buffer-size", "4XB"}, "read-buffer-size");
+  expectRejected({"--log-level", "loud"}, "log-level");
+  expectRejected({"--mode", "cloud"}, "mode");
+  expectRejected({"--app-protocol", "smtp"}, "app-protocol");
+  expectRejected({"--app-max-concurrency", "0"}, "app-max-concurrency");
+  expectRejected({"--app-id"}, "app-id");  // the value is missing
+}
+
+TEST(OptionsTest, HelpAndVersion) {
+  auto o = parse({"--help"});
+  ASSERT_TRUE(o.ok());
+  EXPECT_TRUE(o->print_help);
+  EXPECT_NE(o->help_text.find("--resources-path"), std::string::npos);
+  o = parse({"-version"});
+  ASSERT_TRUE(o.ok());
+  EXPECT_TRUE(o->print_version);
+}
+
+TEST(OptionsTest, InternalPortIsStableInStandaloneMode) {
+  auto a = parse({"--app-id", "orders"});
+  auto b = parse({"--app-id", "orders"});
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->dapr_internal_grpc_port, b->dapr_internal_grpc_port);
+  EXPECT_EQ(a->dapr_internal_grpc_port, stableInternalPort("orders"));
+  EXPECT_GE(stableInternalPort("orders"), 47300);
+  EXPECT_LT(stableInternalPort("orders"), 47300 + 2048);
+  EXPECT_NE(stableInternalPort("orders"), stableInternalPort("payments"));
+  auto explicit_port = parse({"--app-id", "orders", "--dapr-internal-grpc-port", "50010"});
+  ASSERT_TRUE(explicit_port.ok());
+  EXPECT_EQ(explicit_port->dapr_internal_grpc_port, 50010);
+  auto k8s = parse({"--app-id", "orders", "--mode", "kubernetes"});
+  ASSERT_TRUE(k8s.ok());
+  EXPECT_EQ(k8s->dapr_internal_grpc_port, 50002);
+}
+
+TEST(OptionsTest, ControlPlaneNamespaceFromEnvironmentUnlessFlagged) {
+  ::setenv("DAPR_CONTROLPLANE_NAMESPACE", "dapr-system", 1);
+  auto o = parse({});
+  auto flagged = parse({"--control-plane-namespace", "mine"});
+  ::unsetenv("DAPR_CONTROLPLANE_NAMESPACE");
+  ASSERT_TRUE(o.ok() && flagged.ok());
+  EXPECT_EQ(o->control_plane_namespace, "dapr-system");
+  EXPECT_EQ(flagged->control_plane_namespace, "mine");
+}
+
+}  // namespace
+}  // namespace outrigger::sidecar
