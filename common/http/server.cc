@@ -62,8 +62,11 @@ class Session : public std::enable_shared_from_this<Session> {
         ec == asio::error::eof) {
       return close();
     }
+    // daprd cuts the body at --max-body-size and its handlers fail to read it: a 400
+    // ERR_MALFORMED_REQUEST for the JSON APIs. Answer that for every route, before the handler.
     if (ec == bhttp::error::body_limit) {
-      return writeError(413, "ERR_BODY_TOO_LARGE", "request body exceeds the maximum body size");
+      return writeError(400, "ERR_MALFORMED_REQUEST",
+                        "the request body exceeds the maximum body size (--max-body-size)");
     }
     if (ec == bhttp::error::header_limit) {
       return writeError(431, "ERR_BAD_REQUEST", "request headers too large");

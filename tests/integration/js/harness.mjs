@@ -43,6 +43,17 @@ export async function startSidecar({ appId, appPort, resources, files = {} }) {
     httpPort,
     dir,
     log: () => log,
+    // /v1.0/healthz turns 204 once the app answered and its subscriptions and bindings started.
+    waitForApp: async (timeoutMs = 20000) => {
+      const until = Date.now() + timeoutMs;
+      while (Date.now() < until) {
+        try {
+          if ((await fetch(`http://127.0.0.1:${httpPort}/v1.0/healthz`)).status === 204) return true;
+        } catch {}
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`outriggerd never saw the app ready:\n${log}`);
+    },
     stop: () =>
       new Promise((resolve) => {
         if (proc.exitCode !== null) return resolve(proc.exitCode);

@@ -65,6 +65,7 @@ before(async () => {
                               { method: HttpMethod.POST });
   await server.binding.receive("tick", async () => { ticks++; });
   await server.start();
+  await sidecar.waitForApp();  // subscriptions are read once the app is up
   client = new DaprClient(clientOptions);
 });
 
