@@ -64,8 +64,9 @@ bool Router::matchOne(const Route& route, const std::vector<std::string_view>& p
   for (size_t i = 0; i < fixed; ++i) {
     const std::string& seg = segs[i];
     if (seg.size() >= 2 && seg.front() == '{' && seg.back() == '}') {
+      // Query-unescaped, as daprd does its path parameters: '+' reads as a space.
       std::string value;
-      if (!urlDecode(parts[i], &value)) {
+      if (!urlDecode(parts[i], &value, true)) {
         *bad_escape = true;
         return false;
       }

@@ -47,7 +47,8 @@ class Router {
 
 // path.Clean semantics: collapse "//", resolve "." and "..", keep a leading "/".
 std::string cleanPath(std::string_view path);
-// Percent-decoding; '+' stays '+' (path semantics). False on a malformed escape.
+// Percent-decoding; '+' stays '+' unless plus_as_space (query semantics, which daprd also
+// applies to path parameters). False on a malformed escape.
 bool urlDecode(std::string_view in, std::string* out, bool plus_as_space = false);
 std::string urlEncode(std::string_view in);
 

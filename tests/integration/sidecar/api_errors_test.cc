@@ -249,6 +249,23 @@ TEST_F(ApiErrorsTest, EtagMismatchesAreConflicts) {
   EXPECT_EQ(sidecar_.request(verb::get, "/v1.0/state/statestore/e").result_int(), 204u);
 }
 
+TEST_F(ApiErrorsTest, PathParametersAreQueryUnescaped) {
+  // As daprd: '+' in a path parameter reads as a space, "%2B" as a plus, "%2F" as a slash.
+  ASSERT_EQ(sidecar_
+                .request(verb::post, "/v1.0/state/memstore",
+                         R"([{"key":"a b","value":"space"},{"key":"a+b","value":"plus"},)"
+                         R"({"key":"a/b","value":"slash"}])")
+                .result_int(),
+            204u);
+  EXPECT_EQ(sidecar_.request(verb::get, "/v1.0/state/memstore/a+b").body(), R"("space")");
+  EXPECT_EQ(sidecar_.request(verb::get, "/v1.0/state/memstore/a%20b").body(), R"("space")");
+  EXPECT_EQ(sidecar_.request(verb::get, "/v1.0/state/memstore/a%2Bb").body(), R"("plus")");
+  EXPECT_EQ(sidecar_.request(verb::get, "/v1.0/state/memstore/a%2Fb").body(), R"("slash")");
+  EXPECT_EQ(sidecar_.request(verb::delete_, "/v1.0/state/memstore/a%2Bb").result_int(), 204u);
+  EXPECT_EQ(sidecar_.request(verb::get, "/v1.0/state/memstore/a%2Bb").result_int(), 204u);
+  EXPECT_EQ(sidecar_.request(verb::get, "/v1.0/state/memstore/a+b").body(), R"("space")");
+}
+
 TEST_F(ApiErrorsTest, MetadataShowsCapabilitiesAndExtendedKeys) {
   auto put = sidecar_.request(verb::put, "/v1.0/metadata/team", "payments", "text/plain");
   EXPECT_EQ(put.result_int(), 204u) << put.body();
