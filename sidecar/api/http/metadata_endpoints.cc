@@ -64,6 +64,7 @@ std::string renderMetadata(runtime::Context& ctx) {
   {
     std::lock_guard<std::mutex> lock(ctx.extended_mutex);
     for (const auto& [k, v] : ctx.extended_metadata) {
+      if (k == "daprRuntimeVersion") continue;  // the runtime's own key wins, once, as in daprd
       writeString(w, k);
       writeString(w, v);
     }

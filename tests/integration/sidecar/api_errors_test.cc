@@ -292,6 +292,21 @@ TEST_F(ApiErrorsTest, MetadataShowsCapabilitiesAndExtendedKeys) {
             caps["files"].end());
   ASSERT_TRUE((*doc)["extended"].HasMember("team")) << res.body();
   EXPECT_STREQ((*doc)["extended"]["team"].GetString(), "payments");
+  // The runtime's version key cannot be overwritten, nor shown twice.
+  ASSERT_EQ(sidecar_.request(verb::put, "/v1.0/metadata/daprRuntimeVersion", "9.9", "text/plain")
+                .result_int(),
+            204u);
+  res = sidecar_.request(verb::get, "/v1.0/metadata");
+  doc = json::parse(res.body());
+  ASSERT_TRUE(doc.ok()) << res.body();
+  int versions = 0;
+  for (const auto& m : (*doc)["extended"].GetObject()) {
+    if (std::string(m.name.GetString()) == "daprRuntimeVersion") {
+      ++versions;
+      EXPECT_STREQ(m.value.GetString(), (*doc)["runtimeVersion"].GetString());
+    }
+  }
+  EXPECT_EQ(versions, 1) << res.body();
 }
 
 TEST(NoComponents, StateAndSecretsAreNotConfigured) {
