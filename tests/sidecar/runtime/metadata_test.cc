@@ -104,7 +104,7 @@ TEST(PropertiesTest, GettersFallBackOnMissingOrUnparsable) {
   EXPECT_EQ(p.getDurationMs("n", 1), 1);
 }
 
-TEST(ParseTest, Durations) {
+TEST(MetadataParseTest, Durations) {
   struct Case {
     const char* text;
     int64_t ms;
@@ -122,7 +122,7 @@ TEST(ParseTest, Durations) {
   }
 }
 
-TEST(ParseTest, BoolsAndInts) {
+TEST(MetadataParseTest, BoolsAndInts) {
   bool b = false;
   for (const char* t : {"true", "True", "1", "yes", "on", "Y"}) {
     EXPECT_TRUE(parseBool(t, &b)) << t;
