@@ -314,8 +314,9 @@ int run(int argc, char** argv) {
     int in_flight = http_server.inFlight() + internal_server->inFlight();
     if ((in_flight == 0 && consumers_closed) ||
         std::chrono::steady_clock::now() >= *drain_deadline) {
-      if (in_flight > 0)
+      if (in_flight > 0) {
         LOG_WARN << in_flight << " requests still in flight at the end of the shutdown window";
+      }
       for (auto& w : work) w.reset();
       for (auto* c : iocs) c->stop();
       return;
