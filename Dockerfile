@@ -1,7 +1,9 @@
 # Multi-stage build: the build stage runs the same scripts CI runs; each runtime target is a
 # small non-root image with only the shared libraries its binary needs.
 #   docker build --target outriggerd -t outrigger/outriggerd .
-#   docker build --target outrigger-operator -t outrigger/operator .
+#   docker build --target outrigger-operator -t outrigger/outrigger-operator .
+#   docker build --target outrigger-injector -t outrigger/outrigger-injector .
+# Image names match the Helm chart's defaults (charts/outrigger/values.yaml).
 FROM debian:bookworm AS build
 WORKDIR /src
 COPY . .
@@ -29,6 +31,12 @@ COPY --from=build /src/build/operator/outrigger-operator /usr/local/bin/outrigge
 USER 65532:65532
 EXPOSE 6500 8080 9090
 ENTRYPOINT ["/usr/local/bin/outrigger-operator"]
+
+FROM runtime-base AS outrigger-injector
+COPY --from=build /src/build/injector/outrigger-injector /usr/local/bin/outrigger-injector
+USER 65532:65532
+EXPOSE 4000 9090
+ENTRYPOINT ["/usr/local/bin/outrigger-injector"]
 
 FROM runtime-base AS outrigger
 COPY --from=build /src/build/cli/outrigger /usr/local/bin/outrigger
