@@ -54,6 +54,25 @@ check "cert-manager with a ClusterIssuer of the user's" \
 check "the sidecar image follows the registry and tag" \
   'render --set image.tag=9.9.9 | grep -qx -- "        - --sidecar-image=ghcr.io/outrigger/outriggerd:9.9.9"'
 
+# Every flag the chart passes must be one the binary defines (the injector's once it is in the tree).
+flags_known() {  # deployment options.cc
+  local args
+  args=$(render | "$py" -c 'import sys, yaml
+for d in yaml.safe_load_all(sys.stdin):
+    if d and d["kind"] == "Deployment" and d["metadata"]["name"] == sys.argv[1]:
+        for a in d["spec"]["template"]["spec"]["containers"][0]["args"]:
+            print(a.split("=")[0][2:])' "$1") || return 1
+  [ -n "$args" ] || return 1
+  for a in $args; do grep -q "\"$a\"" "$2" || { echo "--$a is not in $2"; return 1; }; done
+}
+check "operator flags exist in operator/options.cc" 'flags_known dapr-operator "$root/operator/options.cc"'
+if [ -f "$root/injector/options.cc" ]; then
+  check "injector flags exist in injector/options.cc" \
+    'flags_known dapr-sidecar-injector "$root/injector/options.cc"'
+else
+  echo "SKIP: injector/options.cc not in the tree yet"
+fi
+
 for bad in injector.webhook.failurePolicy=Sometimes operator.logLevel=loud ha.replicas=1 \
            injector.webhook.timeoutSeconds=31 injector.webhok.failurePolicy=Fail image.registry=; do
   check "values.schema.json refuses $bad" '! render --set "$bad"'
