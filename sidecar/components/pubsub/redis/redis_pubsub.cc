@@ -1,5 +1,6 @@
 #include "sidecar/components/pubsub/redis/redis_pubsub.h"
 
+#include <cerrno>
 #include <chrono>
 
 #include "common/logging/log.h"
@@ -27,7 +28,13 @@ struct RedisPubSub::Connection {
     }
     auto* r = static_cast<redisReply*>(
         redisCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(), lens.data()));
-    if (!r) return unavailableError(std::string("redis: ") + ctx->errstr);
+    if (!r) {
+      // A timed-out command may still be applied by the server: the caller must not blindly
+      // repeat it (hiredis reports a timeout as an I/O error with EAGAIN).
+      bool timed_out = ctx->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
+      std::string err = std::string("redis: ") + ctx->errstr;
+      return timed_out ? deadlineExceededError(err + " (timed out)") : unavailableError(err);
+    }
     ReplyPtr reply(r, freeReplyObject);
     if (reply->type == REDIS_REPLY_ERROR)
       return internalError("redis: " + std::string(r->str, r->len));
@@ -54,9 +61,14 @@ Status RedisPubSub::init(const runtime::Properties& p) {
   db_ = p.getInt("redisDB", 0);
   consumer_id_ = p.get("consumerID");
   if (consumer_id_.empty()) return invalidArgumentError("metadata field 'consumerID' is required");
-  processing_timeout_ms_ = p.getDurationMs("processingTimeout", 60000);
-  redeliver_interval_ms_ = p.getDurationMs("redeliverInterval", 15000);
+  // Dapr's documented defaults; "0" in either disables redelivery of pending messages.
+  processing_timeout_ms_ = p.getDurationMs("processingTimeout", 15000);
+  redeliver_interval_ms_ = p.getDurationMs("redeliverInterval", 60000);
   max_len_approx_ = p.getInt("maxLenApprox", 0);
+  queue_depth_ = p.getInt("queueDepth", 100);
+  if (queue_depth_ <= 0)
+    return invalidArgumentError("metadata field 'queueDepth' must be positive, got " +
+                                std::to_string(queue_depth_));
   timeout_ms_ = p.getDurationMs("dialTimeout", 5000);
   ASSIGN_OR_RETURN(publisher_, connect(timeout_ms_));
   return okStatus();
@@ -98,7 +110,11 @@ Status RedisPubSub::publish(const PublishRequest& request) {
     }
     auto r = publisher_->run(args);
     if (r.ok()) return okStatus();
-    if (r.status().code() != StatusCode::kUnavailable || attempt == 1) return r.status();
+    // Only a broken connection is retried: after a timeout the entry may exist already.
+    if (r.status().code() != StatusCode::kUnavailable || attempt == 1) {
+      if (r.status().code() == StatusCode::kDeadlineExceeded) publisher_.reset();
+      return r.status();
+    }
     publisher_.reset();
   }
   return unavailableError("redis: unreachable");
@@ -163,22 +179,25 @@ void RedisPubSub::consume(std::string topic, Handler handler) {
       pending_first = true;
     }
     bool ok = true;
-    if (std::chrono::steady_clock::now() - last_claim >
-        std::chrono::milliseconds(redeliver_interval_ms_)) {
+    if (processing_timeout_ms_ > 0 && redeliver_interval_ms_ > 0 &&
+        std::chrono::steady_clock::now() - last_claim >
+            std::chrono::milliseconds(redeliver_interval_ms_)) {
       last_claim = std::chrono::steady_clock::now();
       auto claimed = conn->run({"XAUTOCLAIM", topic, consumer_id_, consumer_id_,
-                                std::to_string(processing_timeout_ms_), "0-0", "COUNT", "10"});
+                                std::to_string(processing_timeout_ms_), "0-0", "COUNT",
+                                std::to_string(queue_depth_)});
       if (claimed.ok() && (*claimed)->type == REDIS_REPLY_ARRAY && (*claimed)->elements >= 2) {
         ok = deliver((*claimed)->element[1]);
-      } else if (!claimed.ok() && claimed.status().code() == StatusCode::kUnavailable) {
+      } else if (!claimed.ok() && claimed.status().code() != StatusCode::kInternal) {
         ok = false;
       }
     }
     if (ok) {
-      auto r = conn->run({"XREADGROUP", "GROUP", consumer_id_, consumer_id_, "COUNT", "10", "BLOCK",
-                          std::to_string(kBlockMs), "STREAMS", topic, pending_first ? "0" : ">"});
+      auto r = conn->run({"XREADGROUP", "GROUP", consumer_id_, consumer_id_, "COUNT",
+                          std::to_string(queue_depth_), "BLOCK", std::to_string(kBlockMs),
+                          "STREAMS", topic, pending_first ? "0" : ">"});
       if (!r.ok()) {
-        ok = r.status().code() != StatusCode::kUnavailable;
+        ok = r.status().code() == StatusCode::kInternal;  // a reply: the connection is fine
         if (ok) {
           // e.g. NOGROUP after a server restart: recreate the group and go on.
           conn->run({"XGROUP", "CREATE", topic, consumer_id_, "0", "MKSTREAM"});
@@ -218,9 +237,10 @@ void registerComponent(runtime::Registry& registry) {
                     {"redisDB", runtime::FieldType::kInt, false, "0", {}},
                     {"consumerID", runtime::FieldType::kString, true, std::nullopt, {}},
                     {"enableTLS", runtime::FieldType::kBool, false, "false", {}},
-                    {"processingTimeout", runtime::FieldType::kDuration, false, "60s", {}},
-                    {"redeliverInterval", runtime::FieldType::kDuration, false, "15s", {}},
+                    {"processingTimeout", runtime::FieldType::kDuration, false, "15s", {}},
+                    {"redeliverInterval", runtime::FieldType::kDuration, false, "60s", {}},
                     {"maxLenApprox", runtime::FieldType::kInt, false, std::nullopt, {}},
+                    {"queueDepth", runtime::FieldType::kInt, false, "100", {}},
                     {"dialTimeout", runtime::FieldType::kDuration, false, "5s", {}}};
   factory.create = [] { return std::make_unique<RedisPubSub>(); };
   (void)registry.pubsub.add(std::move(factory));

@@ -37,9 +37,10 @@ class RedisPubSub : public PubSub {
   std::string password_;
   int64_t db_ = 0;
   std::string consumer_id_;
-  int64_t processing_timeout_ms_ = 60000;
-  int64_t redeliver_interval_ms_ = 15000;
+  int64_t processing_timeout_ms_ = 15000;
+  int64_t redeliver_interval_ms_ = 60000;
   int64_t max_len_approx_ = 0;
+  int64_t queue_depth_ = 100;  // entries read (and held pending) per XREADGROUP
   int64_t timeout_ms_ = 5000;
   std::mutex publish_mutex_;
   std::unique_ptr<Connection> publisher_;

@@ -1,0 +1,74 @@
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "sidecar/components/pubsub/pubsub.h"
+#include "sidecar/runtime/registry.h"
+
+namespace outrigger::sidecar::components::pubsub::rabbitmq {
+
+// pubsub.rabbitmq over AMQP 0-9-1 (librabbitmq), in Dapr's layout: a topic is an exchange (fanout
+// by default) named after it; a subscription is the queue "<consumerID>-<topic>" bound to it, so
+// sidecars with the same consumerID share the work and other consumer IDs each get every message.
+// Publish waits for the broker's confirm, so a message is the broker's when publish returns.
+// Consumers acknowledge manually, only after the app took the message; a failed message is
+// nacked back onto its queue (or, with enableDeadLetter and requeueInFailure false, rejected to
+// the dead-letter exchange "dlx-<queue>" and its queue "dlq-<queue>"). Lost connections are
+// reopened every reconnectWait; unacknowledged messages go back to the queue with the connection.
+class RabbitMqPubSub : public PubSub {
+ public:
+  struct Config {
+    std::string host;
+    int port = 5672;
+    std::string user = "guest";
+    std::string password = "guest";
+    std::string vhost = "/";
+    std::string consumer_id;
+    bool durable = false;
+    bool auto_delete = true;
+    bool requeue_in_failure = false;
+    bool dead_letter = false;
+    int delivery_mode = 0;
+    int prefetch = 0;
+    int64_t max_len = 0;
+    int64_t max_len_bytes = 0;
+    std::string exchange_kind = "fanout";
+    int64_t reconnect_wait_ms = 3000;
+    int64_t timeout_ms = 10000;  // connect, every RPC, a publish's confirm
+  };
+  class Connection;
+
+  ~RabbitMqPubSub() override;
+  Status init(const runtime::Properties& properties) override;
+  Status publish(const PublishRequest& request) override;
+  Status subscribe(const SubscribeRequest& request, Handler handler) override;
+  void close() override;
+
+ private:
+  struct Subscription;
+  Status publishOnce(const PublishRequest& request);
+  Status setUp(Connection& conn, const Subscription& sub) const;
+  void consume(Subscription* sub);
+  // Sleeps up to ms; false when the component closed meanwhile.
+  bool pause(int64_t ms);
+
+  Config config_;
+  std::mutex publish_mutex_;
+  std::unique_ptr<Connection> publisher_;
+  std::set<std::string> declared_;  // exchanges declared on the publisher's connection
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<Subscription>> subscriptions_;
+  std::atomic<bool> closed_{false};
+};
+
+void registerComponent(runtime::Registry& registry);
+
+}  // namespace outrigger::sidecar::components::pubsub::rabbitmq
