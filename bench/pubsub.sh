@@ -105,8 +105,20 @@ trap 'exit 130' INT TERM
 
 log() { echo "bench: [$(($(date +%s) - T0))s] $*" >&2; }
 
+# Free loopback ports, all asked for at once: one python3 start per port took seconds when the
+# machine was busy. free_port hands them out in order (a file, since it runs in $(...)).
+PORT_POOL=($(python3 -c '
+import socket
+socks = [socket.socket() for _ in range(48)]
+for s in socks: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))'))
+echo 0 >"$WORK/port.idx"
 free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  local i
+  i=$(<"$WORK/port.idx")
+  [ "$i" -lt "${#PORT_POOL[@]}" ] || { echo "bench: out of ports" >&2; return 1; }
+  echo $((i + 1)) >"$WORK/port.idx"
+  echo "${PORT_POOL[$i]}"
 }
 
 # wait_for URL CODE PID [TRIES]: polls every 20 ms until URL answers CODE, fails if PID dies.
@@ -124,8 +136,11 @@ wait_for() {
 start_sidecar() {
   local name=$1 port=$2 res=$3
   shift 3
-  "$OUTRIGGERD" --app-id "$name" --dapr-http-port "$port" --dapr-grpc-port "$(free_port)" \
-    --dapr-internal-grpc-port "$(free_port)" --metrics-port "$(free_port)" \
+  # Ports taken here, not in the backgrounded command, where $(free_port) would race the next.
+  local grpc internal metrics
+  grpc=$(free_port) && internal=$(free_port) && metrics=$(free_port)
+  "$OUTRIGGERD" --app-id "$name" --dapr-http-port "$port" --dapr-grpc-port "$grpc" \
+    --dapr-internal-grpc-port "$internal" --metrics-port "$metrics" \
     --resources-path "$res" --log-level warn "$@" >"$WORK/$name.log" 2>&1 &
   SIDECAR_PID=$!
   PIDS+=("$SIDECAR_PID")
@@ -242,13 +257,14 @@ RABBIT_PORT=$(free_port)
 RABBIT_NOTE=""
 if [ -x "$RABBIT_SERVER" ] && [ -n "$EPMD" ]; then
   EPMD_PORT=$(free_port)
+  RABBIT_DIST_PORT=$(free_port)
   R=$WORK/rabbitmq
   mkdir -p "$R"
   echo '[].' >"$R/enabled_plugins"
   (
     cd "$R"
     export HOME=$R RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT=$RABBIT_PORT \
-      RABBITMQ_NODENAME=rabbit-$RABBIT_PORT@localhost RABBITMQ_DIST_PORT=$(free_port) \
+      RABBITMQ_NODENAME=rabbit-$RABBIT_PORT@localhost RABBITMQ_DIST_PORT=$RABBIT_DIST_PORT \
       ERL_EPMD_PORT=$EPMD_PORT RABBITMQ_MNESIA_BASE=$R/mnesia RABBITMQ_LOG_BASE=$R/log \
       RABBITMQ_PID_FILE=$R/pid RABBITMQ_ENABLED_PLUGINS_FILE=$R/enabled_plugins \
       RABBITMQ_CONFIG_FILE=$R/rabbitmq RABBITMQ_FEATURE_FLAGS_FILE=$R/feature_flags \
