@@ -242,11 +242,17 @@ StatusOr<Options> parseOptions(int argc, const char* const* argv) {
                                 "' for flag --max-body-size: expected a quantity such as 4Mi");
   }
   if (max_body.empty() && vm.count("dapr-http-max-request-size")) {
-    o.max_body_bytes = static_cast<uint64_t>(vm["dapr-http-max-request-size"].as<int>()) << 20;
+    int mb = vm["dapr-http-max-request-size"].as<int>();
+    o.max_body_bytes = mb > 0 ? static_cast<uint64_t>(mb) << 20 : 0;
   }
+  if (o.max_body_bytes == 0) o.max_body_bytes = kNoBodyLimit;
   if (!read_buffer.empty() && !parseQuantity(read_buffer, &o.read_buffer_bytes)) {
     return invalidArgumentError("invalid value '" + read_buffer +
                                 "' for flag --read-buffer-size: expected a quantity such as 4Ki");
+  }
+  if (read_buffer.empty() && vm.count("dapr-http-read-buffer-size")) {
+    int kb = vm["dapr-http-read-buffer-size"].as<int>();
+    if (kb > 0) o.read_buffer_bytes = static_cast<uint64_t>(kb) << 10;
   }
   o.resources_paths = splitCsv(resources);
   for (auto& c : splitCsv(components)) o.resources_paths.push_back(c);

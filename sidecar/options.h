@@ -16,6 +16,8 @@ inline constexpr int kDefaultGrpcPort = 50001;
 inline constexpr int kDefaultMetricsPort = 9090;
 inline constexpr int kDefaultGracefulShutdownSeconds = 5;
 inline constexpr uint64_t kDefaultMaxBodyBytes = 4ull << 20;
+// A body size limit of zero or less turns the limit off, as in daprd.
+inline constexpr uint64_t kNoBodyLimit = ~0ull;
 inline constexpr const char* kRuntimeVersion = "1.15.0-outrigger.0.1.0";
 
 struct Options {

@@ -125,6 +125,22 @@ TEST(OptionsTest, BodyAndBufferSizesAreQuantities) {
   o = parse({"--dapr-http-max-request-size", "16", "--max-body-size", "1Ki"});
   ASSERT_TRUE(o.ok()) << o.status().message();
   EXPECT_EQ(o->max_body_bytes, 1024u);
+  // Zero or less: no limit, as in daprd.
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"--max-body-size", "0"},
+                                             {"--dapr-http-max-request-size", "0"},
+                                             {"--dapr-http-max-request-size", "-1"}}) {
+    o = parse(args);
+    ASSERT_TRUE(o.ok()) << args[0] << ": " << o.status().message();
+    EXPECT_EQ(o->max_body_bytes, kNoBodyLimit) << args[0] << " " << args[1];
+  }
+  // The deprecated read buffer flag is in KB; the new one wins.
+  o = parse({"--dapr-http-read-buffer-size", "64"});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_EQ(o->read_buffer_bytes, 64u << 10);
+  o = parse({"--dapr-http-read-buffer-size", "64", "--read-buffer-size", "8Ki"});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_EQ(o->read_buffer_bytes, 8u << 10);
 }
 
 TEST(OptionsTest, ParseQuantity) {
