@@ -1,12 +1,21 @@
 #pragma once
 
+#include <map>
+#include <string>
+
 #include "sidecar/components/secretstores/secret_store.h"
 #include "sidecar/runtime/registry.h"
 
 namespace outrigger::sidecar::components::secretstores::local_env {
 
-// secretstores.local.env: environment variables as secrets ({NAME: value}); with `prefix`, only
-// variables starting with it, named without it. Runtime and token variables are never exposed.
+// secretstores.local.env: each environment variable is a secret {NAME: value}. With `prefix`,
+// only variables whose names start with it (case-sensitive) are seen, and they are named without
+// it: prefix "MYAPP_" serves MYAPP_DB as secret "DB". As in Dapr, APP_API_TOKEN and every DAPR_*
+// variable (compared upper-cased, after the prefix is added) are never exposed.
+//
+// The environment is read on every call (nothing is cached), so a variable set before start-up
+// is seen; the sidecar never changes its environment after start-up, so reading it is safe from
+// any thread.
 class LocalEnvSecretStore : public SecretStore {
  public:
   Status init(const runtime::Properties& properties) override;

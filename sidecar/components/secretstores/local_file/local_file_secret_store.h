@@ -1,17 +1,24 @@
 #pragma once
 
 #include <map>
-#include <mutex>
 #include <string>
+#include <vector>
 
 #include "sidecar/components/secretstores/secret_store.h"
 #include "sidecar/runtime/registry.h"
 
 namespace outrigger::sidecar::components::secretstores::local_file {
 
-// secretstores.local.file: secrets from a JSON file read at init. Nested objects are flattened
-// with nestedSeparator ("a:b"); with multiValued, each top-level key is a secret whose
-// (flattened) children are its keys.
+// secretstores.local.file: secrets from a JSON file read once at init.
+//
+// Name/value mode (default): every leaf of the document is one secret named by its path, joined
+// with nestedSeparator ({"db":{"password":"x"}} -> secret "db:password" = {"db:password": "x"});
+// array elements are named by their index ("hosts:0").
+// multiValued: each top-level member is a secret; the leaves below it, flattened the same way
+// relative to it, are its keys ({"db":{"user":"u","tls":{"ca":"c"}}} -> "db" = {user, tls:ca}).
+// Leaves are text: strings as they are, numbers as written in the file, true/false, null as "".
+//
+// The secrets never change after init, so concurrent get/bulkGet calls only read: no lock.
 class LocalFileSecretStore : public SecretStore {
  public:
   Status init(const runtime::Properties& properties) override;
@@ -22,7 +29,7 @@ class LocalFileSecretStore : public SecretStore {
   std::vector<std::string> features() const override;
 
  private:
-  std::map<std::string, Secret> secrets_;  // immutable after init: no lock needed
+  std::map<std::string, Secret> secrets_;
   bool multi_valued_ = false;
 };
 
