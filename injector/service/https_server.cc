@@ -1,0 +1,173 @@
+#include "injector/service/https_server.h"
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <optional>
+
+#include "common/logging/log.h"
+
+namespace outrigger::injector::service {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr size_t kMaxDrainBytes = 16 * 1024 * 1024;
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, std::shared_ptr<asio::ssl::context> ctx,
+          const HttpsServerOptions& options, const Handler* handler)
+      : ctx_(std::move(ctx)),
+        stream_(std::move(socket), *ctx_),
+        options_(options),
+        handler_(handler) {}
+
+  void run() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->handshake(); });
+  }
+
+ private:
+  void handshake() {
+    beast::get_lowest_layer(stream_).expires_after(options_.handshake_timeout);
+    stream_.async_handshake(asio::ssl::stream_base::server,
+                            [self = shared_from_this()](beast::error_code ec) {
+                              if (ec) return;  // scanners, probes without TLS, timeouts
+                              self->read();
+                            });
+  }
+
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(options_.max_body_bytes);
+    parser_->header_limit(options_.max_header_bytes);
+    beast::get_lowest_layer(stream_).expires_after(options_.idle_timeout);
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->onRead(ec); });
+  }
+
+  void onRead(beast::error_code ec) {
+    if (ec == bhttp::error::end_of_stream) return close();
+    if (ec == bhttp::error::body_limit) {
+      const auto& req = parser_->get();
+      HttpReply reply = handler_->tooLarge(req.target(), options_.max_body_bytes);
+      return write(std::move(reply), req.version(), /*keep_alive=*/false, /*drain=*/true);
+    }
+    if (ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category()) {
+      return write({400, "malformed HTTP request: " + ec.message() + "\n"}, 11, false, false);
+    }
+    if (ec) return;  // timeout, reset, TLS error: nothing to answer on
+    const auto& req = parser_->get();
+    auto content_type = req.find(bhttp::field::content_type);
+    std::string_view ct = content_type == req.end() ? std::string_view() : content_type->value();
+    HttpReply reply = handler_->handle(req.method_string(), req.target(), ct, req.body());
+    write(std::move(reply), req.version(), req.keep_alive(), false);
+  }
+
+  void write(HttpReply reply, unsigned version, bool keep_alive, bool drain) {
+    auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
+        static_cast<bhttp::status>(reply.status), version ? version : 11);
+    res->set(bhttp::field::server, "outrigger-injector");
+    res->set(bhttp::field::content_type, reply.content_type);
+    res->body() = std::move(reply.body);
+    res->keep_alive(keep_alive);
+    res->prepare_payload();
+    beast::get_lowest_layer(stream_).expires_after(options_.idle_timeout);
+    bhttp::async_write(
+        stream_, *res,
+        [self = shared_from_this(), res, keep_alive, drain](beast::error_code ec, size_t) {
+          if (ec) return;
+          if (drain) return self->drain();
+          if (keep_alive) return self->read();
+          self->close();
+        });
+  }
+
+  // The client may still be sending the body we refused: read it away (bounded) so closing does
+  // not reset the connection before the client has read our answer.
+  void drain() {
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
+    stream_.async_read_some(asio::buffer(scratch_),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              self->drained_ += n;
+                              if (ec || self->drained_ > kMaxDrainBytes) return self->close();
+                              self->drain();
+                            });
+  }
+
+  void close() {
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
+    stream_.async_shutdown([self = shared_from_this()](beast::error_code) {
+      beast::error_code ignored;
+      beast::get_lowest_layer(self->stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+    });
+  }
+
+  std::shared_ptr<asio::ssl::context> ctx_;  // kept alive across certificate reloads
+  beast::ssl_stream<beast::tcp_stream> stream_;
+  const HttpsServerOptions& options_;
+  const Handler* handler_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::array<char, 16384> scratch_;
+  size_t drained_ = 0;
+};
+
+}  // namespace
+
+HttpsServer::HttpsServer(asio::io_context& ioc, HttpsServerOptions options,
+                         tls::ReloadingServerContext* tls, const Handler* handler)
+    : ioc_(ioc),
+      options_(std::move(options)),
+      tls_(tls),
+      handler_(handler),
+      acceptor_(asio::make_strand(ioc)) {}
+
+HttpsServer::~HttpsServer() = default;
+
+Status HttpsServer::start() {
+  beast::error_code ec;
+  auto address = asio::ip::make_address(options_.address, ec);
+  if (ec) return invalidArgumentError("invalid listen address " + options_.address);
+  tcp::endpoint endpoint(address, options_.port);
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return unavailableError("cannot listen on " + options_.address + ":" +
+                            std::to_string(options_.port) + ": " + ec.message());
+  }
+  port_ = acceptor_.local_endpoint().port();
+  accept();
+  return okStatus();
+}
+
+void HttpsServer::stop() {
+  asio::post(acceptor_.get_executor(), [this] {
+    beast::error_code ec;
+    acceptor_.close(ec);
+  });
+}
+
+void HttpsServer::accept() {
+  acceptor_.async_accept(asio::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+    if (!ec) {
+      beast::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      std::make_shared<Session>(std::move(socket), tls_->current(), options_, handler_)->run();
+    }
+    accept();
+  });
+}
+
+}  // namespace outrigger::injector::service
