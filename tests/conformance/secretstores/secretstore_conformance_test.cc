@@ -48,13 +48,15 @@ const std::map<std::string, std::string>& seed() {
   return secrets;
 }
 
-std::string tempDir() {
-  static const std::string dir = [] {
+// Leaked on purpose: the global RemoveTempDir below reads it during exit, after function-local
+// statics may already be gone.
+const std::string& tempDir() {
+  static const std::string& dir = *new std::string([] {
     auto path = std::filesystem::temp_directory_path() /
                 ("outrigger-secrets-conformance-" + std::to_string(::getpid()));
     std::filesystem::create_directories(path);
     return path.string();
-  }();
+  }());
   return dir;
 }
 
