@@ -5,8 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <future>
+#include <thread>
 
 namespace outrigger::sidecar::runtime {
 namespace {
@@ -32,12 +34,16 @@ class FakeStore : public state::Store {
 class HangingStore : public FakeStore {
  public:
   static std::shared_future<void> release;
+  static std::atomic<int> alive;
+  HangingStore() { ++alive; }
+  ~HangingStore() override { --alive; }
   Status init(const Properties&) override {
     release.wait();
     return okStatus();
   }
 };
 std::shared_future<void> HangingStore::release;
+std::atomic<int> HangingStore::alive{0};
 
 class FakeSecretStore : public secretstores::SecretStore {
  public:
@@ -170,6 +176,11 @@ TEST_F(ProcessorTest, InitTimeoutBoundsAHangingBackend) {
   s.init_timeout_ms = 50;
   Status st = processor_.initOne(s);
   release.set_value();  // lets the detached init thread finish
+  // ...and waits for it, so it does not outlive the test's statics.
+  for (int i = 0; i < 500 && HangingStore::alive > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(HangingStore::alive, 0);
   EXPECT_EQ(st.code(), StatusCode::kDeadlineExceeded) << st.message();
   expectError(st, {"component 'slow'", "init"});
   EXPECT_EQ(store_.state.get("slow"), nullptr);
