@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -104,9 +105,13 @@ Child spawn(const std::vector<std::string>& argv,
             const std::string& prefix) {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) return {};
+  pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid == 0) {
     ::setpgid(0, 0);  // its own group: Ctrl-C reaches it through us, once
+    // If we are killed outright, it is told to stop rather than left behind.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(1);
     ::dup2(p[1], 1);
     ::dup2(p[1], 2);
     for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
@@ -118,6 +123,7 @@ Child spawn(const std::vector<std::string>& argv,
     ::_exit(127);
   }
   ::close(p[1]);
+  if (pid > 0) ::setpgid(pid, pid);  // also here: a signal sent right away finds the group
   Child c;
   c.pid = pid;
   c.out = p[0];
@@ -129,6 +135,7 @@ Child spawn(const std::vector<std::string>& argv,
 void pump(Child& c, bool flush_all) {
   char buf[4096];
   ssize_t n = ::read(c.out, buf, sizeof(buf));
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;  // a signal arrived meanwhile
   if (n <= 0) {
     ::close(c.out);
     c.out = -1;
@@ -141,11 +148,28 @@ void pump(Child& c, bool flush_all) {
     std::cout << c.prefix << c.pending.substr(0, nl) << "\n";
     c.pending.erase(0, nl + 1);
   }
-  if (flush_all && !c.pending.empty()) {
+  // A very long line without a newline is printed in pieces rather than held without bound.
+  if ((flush_all || c.pending.size() > 64 * 1024) && !c.pending.empty()) {
     std::cout << c.prefix << c.pending << "\n";
     c.pending.clear();
   }
   std::cout.flush();
+}
+
+// Reads what is left of the child's output; bounded, since a process it left behind may hold
+// the pipe open.
+void drain(Child& c, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (c.out >= 0 && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{c.out, POLLIN, 0};
+    if (::poll(&p, 1, 50) > 0) pump(c, false);
+  }
+  if (c.out >= 0) {
+    if (!c.pending.empty()) std::cout << c.prefix << c.pending << std::endl;
+    c.pending.clear();
+    ::close(c.out);
+    c.out = -1;
+  }
 }
 
 bool reap(Child& c) {
@@ -158,10 +182,11 @@ bool reap(Child& c) {
   return c.exited;
 }
 
-// SIGTERM, then SIGKILL after the grace period.
+// SIGTERM to its whole process group (a shell wrapper's children too), then SIGKILL after the
+// grace period.
 void stop(Child& c, int grace_seconds, std::vector<Child*> all) {
   if (c.pid <= 0 || reap(c)) return;
-  ::kill(c.pid, SIGTERM);
+  ::kill(-c.pid, SIGTERM);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(grace_seconds);
   while (!reap(c) && std::chrono::steady_clock::now() < deadline) {
     for (Child* o : all) {
@@ -173,7 +198,7 @@ void stop(Child& c, int grace_seconds, std::vector<Child*> all) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   if (!reap(c)) {
-    ::kill(c.pid, SIGKILL);
+    ::kill(-c.pid, SIGKILL);
     int status;
     ::waitpid(c.pid, &status, 0);
     c.exited = true;
@@ -231,7 +256,7 @@ int runCommand(const RunOptions& o) {
       if (::poll(&p, 1, 20) > 0) pump(side, false);
     }
     if (reap(side)) {
-      while (side.out >= 0) pump(side, true);
+      drain(side, std::chrono::seconds(2));
       std::cerr << "outrigger: outriggerd exited with code " << side.status << "\n";
       return 1;
     }
@@ -269,11 +294,12 @@ int runCommand(const RunOptions& o) {
       std::cout << "outrigger: stopping" << std::endl;
       stop(app, kGraceSeconds, all);
       stop(side, kGraceSeconds + 2, all);
-      exit_code = 130;
+      // The app's own code when it stopped on the signal (128 + signal if it died of it).
+      exit_code = app.status;
       break;
     }
     if (reap(app)) {
-      while (app.out >= 0) pump(app, true);
+      drain(app, std::chrono::seconds(2));
       std::cout << "outrigger: app exited with code " << app.status << std::endl;
       stop(side, kGraceSeconds + 2, all);
       exit_code = app.status;
@@ -287,9 +313,7 @@ int runCommand(const RunOptions& o) {
       break;
     }
   }
-  for (Child* c : all) {
-    while (c->out >= 0) pump(*c, true);
-  }
+  for (Child* c : all) drain(*c, std::chrono::seconds(2));
   return exit_code;
 }
 
@@ -387,6 +411,10 @@ int run(int argc, char** argv) {
     std::cerr << "outrigger: unknown command '" << args[0] << "'\n\n";
     usage(std::cerr);
     return 1;
+  }
+  if (args.size() > 1 && (args[1] == "--help" || args[1] == "-h")) {
+    usage(std::cout);
+    return 0;
   }
   RunOptions o;
   std::string error;

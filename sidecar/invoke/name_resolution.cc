@@ -3,11 +3,14 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "common/http/router.h"
 #include "common/json/json.h"
 #include "common/logging/log.h"
 
@@ -22,6 +25,20 @@ constexpr auto kCacheTtl = std::chrono::seconds(2);
 
 bool processAlive(long pid) {
   return pid > 0 && (kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
+}
+
+// App ids are free text; file names keep [A-Za-z0-9_-] and escape the rest (the '.' too, which
+// separates the id from the pid).
+std::string fileStem(const std::string& app_id) {
+  std::string out;
+  for (char c : outrigger::http::urlEncode(app_id)) {
+    if (c == '.' || c == '~') {
+      out += c == '.' ? "%2E" : "%7E";
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
 }
 }  // namespace
 
@@ -38,13 +55,27 @@ Status NameResolver::registerSelf(const std::string& app_id, const Address& inte
   if (ec)
     return unavailableError("cannot create name resolution directory " + dir_ + ": " +
                             ec.message());
-  own_file_ = dir_ + "/" + app_id + "." + std::to_string(getpid()) + ".json";
+  // Entries left by sidecars that were killed: swept here too, not only when someone resolves them.
+  for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+    if (entry.path().extension() != ".json") continue;
+    std::string stem = entry.path().stem().string();  // <id>.<pid>
+    auto dot = stem.rfind('.');
+    if (dot == std::string::npos) continue;
+    long pid = std::strtol(stem.c_str() + dot + 1, nullptr, 10);
+    if (pid > 0 && !processAlive(pid)) fs::remove(entry.path(), ec);
+  }
+  own_file_ = dir_ + "/" + fileStem(app_id) + "." + std::to_string(getpid()) + ".json";
   std::string tmp = own_file_ + ".tmp";
   {
+    json::Document doc(rapidjson::kObjectType);
+    auto& a = doc.GetAllocator();
+    doc.AddMember("appId", json::Value(app_id.c_str(), a), a);
+    doc.AddMember("host", json::Value(internal.host.c_str(), a), a);
+    doc.AddMember("internalPort", static_cast<int>(internal.port), a);
+    doc.AddMember("httpPort", http_port, a);
+    doc.AddMember("pid", static_cast<int64_t>(getpid()), a);
     std::ofstream out(tmp, std::ios::trunc);
-    out << "{\"appId\":\"" << app_id << "\",\"host\":\"" << internal.host
-        << "\",\"internalPort\":" << internal.port << ",\"httpPort\":" << http_port
-        << ",\"pid\":" << getpid() << "}\n";
+    out << json::serialize(doc) << "\n";
     if (!out) return unavailableError("cannot write " + tmp);
   }
   // Rename so a reader never sees half a file.
@@ -68,7 +99,7 @@ StatusOr<Address> NameResolver::resolve(const std::string& app_id) {
     cached.addresses.clear();
     cached.at = now;
     std::error_code ec;
-    std::string prefix = app_id + ".";
+    std::string prefix = fileStem(app_id) + ".";
     for (const auto& entry : fs::directory_iterator(dir_, ec)) {
       std::string name = entry.path().filename().string();
       if (name.rfind(prefix, 0) != 0 || entry.path().extension() != ".json") continue;
@@ -97,6 +128,11 @@ StatusOr<Address> NameResolver::resolve(const std::string& app_id) {
     return notFoundError("app id " + app_id + " not found by name resolution");
   }
   return cached.addresses[cached.next++ % cached.addresses.size()];
+}
+
+void NameResolver::forget(const std::string& app_id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  cache_.erase(app_id);
 }
 
 }  // namespace outrigger::sidecar::invoke

@@ -27,7 +27,10 @@ class NameResolver {
 
   Status registerSelf(const std::string& app_id, const Address& internal, int http_port);
   void unregisterSelf();
+  // One of the live sidecars of app_id, round-robin; NotFound when none is registered.
   StatusOr<Address> resolve(const std::string& app_id);
+  // Drops what is cached for app_id, so the next resolve reads the directory again.
+  void forget(const std::string& app_id);
 
  private:
   std::string dir_;

@@ -6,6 +6,7 @@ and bad flags fail with a message and exit code 1.
 Usage: cli_test.py OUTRIGGER OUTRIGGERD"""
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -21,6 +22,18 @@ def check(what, cond, detail=""):
     if not cond:
         failures.append(what)
         print(f"FAIL: {what}\n{detail[-3000:]}", flush=True)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return str(sock.getsockname()[1])
+
+
+# Unique per run, so that concurrent runs of this test never see each other's processes.
+TAG = str(os.getpid())
+ID1, ID2, ID3 = "clitest1x" + TAG, "clitest2x" + TAG, "clitest3x" + TAG
+SLEEP2, SLEEP3 = "time.sleep(60.%s)" % TAG, "time.sleep(61.%s)" % TAG
 
 
 def pids_of(name):
@@ -39,20 +52,41 @@ sys.exit(int(sys.argv[1]))
 '''
 
 # 1. The app reaches state through its sidecar; its exit code is ours; both logs are prefixed.
-r = subprocess.run([OUTRIGGER, "run", "--app-id", "clitest", "--dapr-http-port", "3599",
+r = subprocess.run([OUTRIGGER, "run", "--app-id", ID1, "--dapr-http-port", free_port(),
                     "--", sys.executable, "-c", APP, "3"], capture_output=True, text=True, env=env, timeout=60)
 check("exit code passed on", r.returncode == 3, r.stdout + r.stderr)
 check("app output prefixed", '== APP == got "v"' in r.stdout, r.stdout)
 check("sidecar output prefixed", "== SIDECAR == " in r.stdout, r.stdout)
-check("defaults written", os.path.exists(os.path.join(env["HOME"], ".outrigger", "components", "statestore.yaml")))
-check("sidecar stopped after the app", not [p for p in pids_of("outriggerd --app-id clitest")], "")
+components = os.path.join(env["HOME"], ".outrigger", "components")
+check("defaults written", os.path.exists(os.path.join(components, "statestore.yaml")))
+with open(os.path.join(components, "statestore.yaml")) as f:
+    check("default state store is SQLite", "state.sqlite" in f.read())
+check("SQLite database under ~/.outrigger", os.path.exists(os.path.join(env["HOME"], ".outrigger", "state.db")))
+
+# 1b. State survives a second run (SQLite on disk), and a given resources path is used as is.
+READ = r'''
+import os, sys, urllib.error, urllib.request
+try:
+    print("again", urllib.request.urlopen("http://127.0.0.1:%s/v1.0/state/statestore/k" % os.environ["DAPR_HTTP_PORT"], timeout=5).read().decode(), flush=True)
+except urllib.error.HTTPError as e:
+    print("error", e.code, e.read().decode(), flush=True)
+    sys.exit(2)
+'''
+r = subprocess.run([OUTRIGGER, "run", "--app-id", ID1, "--dapr-http-port", free_port(),
+                    "--", sys.executable, "-c", READ], capture_output=True, text=True, env=env, timeout=60)
+check("state kept across runs", r.returncode == 0 and '== APP == again "v"' in r.stdout, r.stdout + r.stderr)
+empty = tempfile.mkdtemp(prefix="outrigger-res-")
+r = subprocess.run([OUTRIGGER, "run", "--app-id", ID1, "--dapr-http-port", free_port(), "--resources-path", empty,
+                    "--", sys.executable, "-c", READ], capture_output=True, text=True, env=env, timeout=60)
+check("resources path used instead of the defaults", r.returncode != 0 and "ERR_STATE_STORE" in r.stdout, r.stdout + r.stderr)
+check("sidecar stopped after the app", not [p for p in pids_of("outriggerd --app-id " + ID1)], "")
 
 # 2. SIGTERM stops both.
-p = subprocess.Popen([OUTRIGGER, "run", "--app-id", "clitest2", "--dapr-http-port", "3598", "--",
-                      sys.executable, "-c", "import time; print('up', flush=True); time.sleep(60)"],
+p = subprocess.Popen([OUTRIGGER, "run", "--app-id", ID2, "--dapr-http-port", free_port(), "--",
+                      sys.executable, "-c", "import time; print('up', flush=True); " + SLEEP2],
                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
 deadline = time.time() + 20
-while time.time() < deadline and not pids_of("time.sleep(60)"):
+while time.time() < deadline and not pids_of(SLEEP2):
     time.sleep(0.1)
 time.sleep(0.3)
 p.send_signal(signal.SIGTERM)
@@ -62,17 +96,43 @@ except subprocess.TimeoutExpired:
     p.kill()
     out = "timeout"
 check("stops on SIGTERM", p.returncode is not None and out != "timeout", out)
+check("exit code is the app's (died of SIGTERM)", p.returncode == 143, str(p.returncode))
+check("sidecar stopped gracefully", "== SIDECAR == " in out and "outriggerd stopped" in out, out)
 time.sleep(0.2)
-check("no orphan sidecar", not pids_of("outriggerd --app-id clitest2"))
-check("no orphan app", not pids_of("time.sleep(60)"))
+check("no orphan sidecar", not pids_of("outriggerd --app-id " + ID2))
+check("no orphan app", not pids_of(SLEEP2))
 
-# 3. Bad usage.
+# 3. outrigger itself killed outright: the sidecar and the app are told to stop, not orphaned.
+p = subprocess.Popen([OUTRIGGER, "run", "--app-id", ID3, "--dapr-http-port", free_port(), "--",
+                      sys.executable, "-c", "import time; print('up', flush=True); " + SLEEP3],
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+deadline = time.time() + 20
+while time.time() < deadline and not pids_of(SLEEP3):
+    time.sleep(0.1)
+p.kill()
+p.wait()
+deadline = time.time() + 15
+while time.time() < deadline and (pids_of("outriggerd --app-id " + ID3) or pids_of(SLEEP3)):
+    time.sleep(0.1)
+check("no orphan sidecar after SIGKILL", not pids_of("outriggerd --app-id " + ID3))
+check("no orphan app after SIGKILL", not pids_of(SLEEP3))
+
+# 4. Help, version, bad usage.
+for args in (["--help"], ["run", "--help"]):
+    r = subprocess.run([OUTRIGGER, *args], capture_output=True, text=True, env=env, timeout=10)
+    check(f"help {args}", r.returncode == 0 and "outrigger run --app-id" in r.stdout, r.stdout + r.stderr)
+r = subprocess.run([OUTRIGGER, "version"], capture_output=True, text=True, env=env, timeout=10)
+check("version", r.returncode == 0 and r.stdout.startswith("outrigger "), r.stdout + r.stderr)
+r = subprocess.run([OUTRIGGER], capture_output=True, text=True, env=env, timeout=10)
+check("no arguments", r.returncode == 1 and "Usage" in r.stderr, r.stderr)
 for args, needle in ([["run", "--", "true"], "--app-id is required"],
                      [["run", "--app-id", "x", "--app-port", "abc", "--", "true"], "invalid value 'abc'"],
                      [["run", "--app-id", "x", "--bogus", "1", "--", "true"], "unknown flag"],
-                     [["frobnicate"], "unknown command"]):
+                     [["frobnicate"], "unknown command"],
+                     [["run", "--app-id", "x"], "no command to run"],
+                     [["run", "--app-id", "x", "--dapr-http-port"], "needs a value"]):
     r = subprocess.run([OUTRIGGER, *args], capture_output=True, text=True, env=env, timeout=10)
     check(f"bad usage {args}", r.returncode == 1 and needle in r.stderr, r.stderr)
 
-print(f"{0 if failures else 1} passed, {len(failures)} failed")
+print("FAILED: " + ", ".join(failures) if failures else "all checks passed")
 sys.exit(1 if failures else 0)

@@ -116,6 +116,7 @@ pid_t ServerProcess::spawn(const std::vector<std::string>& args, const std::stri
     ::dup2(out, 1);
     ::dup2(out, 2);
   }
+  ::close_range(3, ~0U, 0);  // the test's own sockets stay with the test
   ::execv(argv[0], argv.data());
   ::_exit(127);
 }

@@ -1,5 +1,9 @@
 #include "sidecar/api/universal/invoke.h"
 
+#include <unistd.h>
+
+#include <cstdlib>
+
 namespace outrigger::sidecar::api::universal {
 
 namespace bhttp = outrigger::http::bhttp;
@@ -11,15 +15,20 @@ Status invokeError(const std::string& app_id, const Status& cause) {
       .withErrorCode("ERR_DIRECT_INVOKE", 500);
 }
 
+Status noAppChannel() {
+  return failedPreconditionError("app channel is not initialized: no --app-port")
+      .withErrorCode("ERR_DIRECT_INVOKE", 500);
+}
+
 // Headers that describe one hop, not the call, and must not be forwarded.
 void stripHopHeaders(outrigger::http::Request& req) {
   for (auto f : {bhttp::field::connection, bhttp::field::keep_alive, bhttp::field::proxy_connection,
                  bhttp::field::te, bhttp::field::trailer, bhttp::field::upgrade,
-                 bhttp::field::transfer_encoding}) {
+                 bhttp::field::transfer_encoding, bhttp::field::expect}) {
     req.erase(f);
   }
+  // Addressing only; the API token, when enabled, was already consumed by the token check.
   req.erase("dapr-app-id");
-  req.erase("dapr-api-token");
 }
 
 void stripHopHeaders(outrigger::http::Response& res) {
@@ -27,6 +36,55 @@ void stripHopHeaders(outrigger::http::Response& res) {
                  bhttp::field::transfer_encoding, bhttp::field::trailer, bhttp::field::upgrade}) {
     res.erase(f);
   }
+}
+
+// Splits "http://host[:port][/base]" into its parts; false when it is not a plain-HTTP URL.
+bool parseHttpUrl(const std::string& url, std::string* host, uint16_t* port, std::string* base) {
+  const std::string scheme = "http://";
+  if (url.rfind(scheme, 0) != 0) return false;
+  std::string rest = url.substr(scheme.size());
+  size_t slash = rest.find('/');
+  std::string authority = rest.substr(0, slash);
+  *base = slash == std::string::npos ? "" : rest.substr(slash);
+  while (!base->empty() && base->back() == '/') base->pop_back();
+  *port = 80;
+  if (!authority.empty() && authority.front() == '[') {  // [v6]:port
+    size_t close = authority.find(']');
+    if (close == std::string::npos) return false;
+    *host = authority.substr(1, close - 1);
+    authority = authority.substr(close + 1);
+    if (authority.empty()) return !host->empty();
+    if (authority.front() != ':') return false;
+    authority = authority.substr(1);
+  } else {
+    size_t colon = authority.rfind(':');
+    *host = authority.substr(0, colon);
+    if (colon == std::string::npos) return !host->empty();
+    authority = authority.substr(colon + 1);
+  }
+  char* end = nullptr;
+  long p = std::strtol(authority.c_str(), &end, 10);
+  if (authority.empty() || *end != '\0' || p <= 0 || p > 65535) return false;
+  *port = static_cast<uint16_t>(p);
+  return !host->empty();
+}
+
+// What the caller sidecar tells the callee about where the call came from.
+struct HostInfo {
+  std::string address;
+  std::string name;
+};
+
+const HostInfo& hostInfo() {
+  static const HostInfo info = [] {
+    HostInfo h;
+    const char* ip = std::getenv("DAPR_HOST_IP");
+    h.address = ip && *ip ? ip : "127.0.0.1";
+    char name[256] = {0};
+    h.name = ::gethostname(name, sizeof(name) - 1) == 0 ? name : "localhost";
+    return h;
+  }();
+  return info;
 }
 
 }  // namespace
@@ -45,35 +103,61 @@ void InvokeApi::invoke(InvokeRequest request, Callback<outrigger::http::Response
         notFoundError("failed getting app id either from the URL path or the header dapr-app-id")
             .withErrorCode("ERR_DIRECT_INVOKE", 404));
   }
-  // "app.namespace" addresses an app in a namespace; standalone has one namespace.
-  std::string target = request.app_id;
-  auto dot = target.find('.');
-  if (dot != std::string::npos) target = target.substr(0, dot);
-
   outrigger::http::Request& req = request.http;
   stripHopHeaders(req);
   std::string path = "/" + request.method;
   if (!request.query.empty()) path += "?" + request.query;
+
+  auto finish = [done](const std::string& target) {
+    return [done, target](StatusOr<outrigger::http::Response> res) {
+      if (!res.ok()) return done(invokeError(target, res.status()));
+      stripHopHeaders(*res);
+      done(std::move(*res));
+    };
+  };
+
+  // A non-Dapr endpoint named by its URL: called directly, without a sidecar in between.
+  if (request.app_id.find("://") != std::string::npos) {
+    std::string host, base;
+    uint16_t port = 0;
+    if (!parseHttpUrl(request.app_id, &host, &port, &base)) {
+      return done(invokeError(
+          request.app_id, invalidArgumentError("only plain http:// endpoint URLs are supported")));
+    }
+    req.target(base + path);
+    req.set(bhttp::field::host, port == 80 ? host : host + ":" + std::to_string(port));
+    req.set("dapr-caller-app-id", context_.options.app_id);
+    return pool_->send(host, port, std::move(req), finish(request.app_id));
+  }
+
+  // "app.namespace" addresses an app in a namespace; self-hosted name resolution has one.
+  std::string target = request.app_id;
+  auto dot = target.find('.');
+  if (dot != std::string::npos) target = target.substr(0, dot);
+
   req.target(path);
   req.set("dapr-caller-app-id", context_.options.app_id);
   req.set("dapr-callee-app-id", target);
-
-  auto finish = [done, target](StatusOr<outrigger::http::Response> res) {
-    if (!res.ok()) return done(invokeError(target, res.status()));
-    stripHopHeaders(*res);
-    done(std::move(*res));
-  };
   if (target == context_.options.app_id) {
-    if (!app_channel_) {
-      return done(failedPreconditionError("app channel is not initialized: no --app-port")
-                      .withErrorCode("ERR_DIRECT_INVOKE", 500));
-    }
-    return app_channel_->call(std::move(req), std::move(finish));
+    if (!app_channel_) return done(noAppChannel());
+    return app_channel_->call(std::move(req), finish(target));
   }
   auto address = resolver_->resolve(target);
   if (!address.ok()) return done(invokeError(target, address.status()));
+  const HostInfo& self = hostInfo();
+  req.set("X-Forwarded-For", self.address);
+  req.set("X-Forwarded-Host", self.name);
+  req.set(bhttp::field::forwarded,
+          "for=" + self.address + ";by=" + self.address + ";host=" + self.name);
   req.set(bhttp::field::host, address->host + ":" + std::to_string(address->port));
-  pool_->send(address->host, address->port, std::move(req), std::move(finish));
+  auto resolver = resolver_;
+  auto on_done = finish(target);
+  pool_->send(address->host, address->port, std::move(req),
+              [resolver, target, on_done](StatusOr<outrigger::http::Response> res) {
+                // The sidecar may have moved (restarted on another port): look it up afresh.
+                if (!res.ok()) resolver->forget(target);
+                on_done(std::move(res));
+              });
 }
 
 void InvokeApi::invokeLocal(outrigger::http::Request request,
@@ -83,10 +167,7 @@ void InvokeApi::invokeLocal(outrigger::http::Request request,
     return done(
         invokeError(callee, notFoundError("this sidecar serves app " + context_.options.app_id)));
   }
-  if (!app_channel_) {
-    return done(failedPreconditionError("app channel is not initialized: no --app-port")
-                    .withErrorCode("ERR_DIRECT_INVOKE", 500));
-  }
+  if (!app_channel_) return done(noAppChannel());
   stripHopHeaders(request);
   app_channel_->call(std::move(request), [done, callee](StatusOr<outrigger::http::Response> res) {
     if (!res.ok()) return done(invokeError(callee, res.status()));

@@ -1,0 +1,482 @@
+// Service invocation through real outriggerd processes and an in-process app: what passes
+// through unchanged, what the sidecars add, the addressing forms, errors, --app-max-concurrency,
+// tokens, name-resolution registration, and readiness that waits for the app's port.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/core/detail/base64.hpp>
+#include <condition_variable>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "common/http/server.h"
+#include "tests/framework/process.h"
+#include "tests/framework/test_app.h"
+
+namespace outrigger::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using http::bhttp::field;
+using http::bhttp::verb;
+using namespace std::chrono_literals;
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// An app on the project's Beast server that records what it receives. In hold mode it keeps
+// requests unanswered until release(), so the test sees how many the sidecar lets in at once.
+class RecordingApp {
+ public:
+  struct Seen {
+    std::string method, target, body;
+    std::map<std::string, std::string> headers;  // lower-case names
+    bool has(const std::string& name) const { return headers.count(name) > 0; }
+    std::string get(const std::string& name) const {
+      auto it = headers.find(name);
+      return it == headers.end() ? "" : it->second;
+    }
+  };
+  using Behaviour = std::function<http::Response(const http::Request&)>;
+
+  explicit RecordingApp(uint16_t port = 0) {
+    http::ServerOptions opts;
+    opts.addresses = {"127.0.0.1"};
+    opts.port = port;
+    server_ = std::make_unique<http::Server>(
+        ioc_, opts, [this](http::Request&& req, http::Responder respond) {
+          Seen s;
+          s.method = std::string(req.method_string());
+          s.target = std::string(req.target());
+          s.body = req.body();
+          for (const auto& h : req) s.headers[lower(std::string(h.name_string()))] = h.value();
+          std::unique_lock<std::mutex> lock(mutex_);
+          seen_.push_back(s);
+          Behaviour b = behaviour_;
+          if (hold_) {
+            held_.push_back([respond, b, req = std::move(req)]() mutable {
+              respond(b ? b(req) : http::makeResponse(200, "ok", "text/plain"));
+            });
+            peak_ = std::max(peak_, held_.size());
+            changed_.notify_all();
+            return;
+          }
+          lock.unlock();
+          respond(b ? b(req) : http::makeResponse(200, "ok", "text/plain"));
+        });
+    started_ = server_->start().ok();
+    thread_ = std::thread([this] {
+      auto guard = boost::asio::make_work_guard(ioc_);
+      ioc_.run();
+    });
+  }
+  ~RecordingApp() {
+    releaseAll();
+    ioc_.stop();
+    thread_.join();
+  }
+  bool started() const { return started_; }
+  uint16_t port() const { return server_->port(); }
+  void setBehaviour(Behaviour b) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    behaviour_ = std::move(b);
+  }
+  void hold(bool on) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    hold_ = on;
+  }
+  void releaseAll() {
+    std::vector<std::function<void()>> held;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      held.swap(held_);
+    }
+    for (auto& h : held) h();
+  }
+  size_t heldCount() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return held_.size();
+  }
+  size_t peak() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return peak_;
+  }
+  // Bounded wait until n requests are held.
+  bool waitHeld(size_t n, std::chrono::milliseconds timeout = 20s) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return changed_.wait_for(lock, timeout, [&] { return held_.size() >= n; });
+  }
+  std::vector<Seen> seen() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return seen_;
+  }
+  void clear() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    seen_.clear();
+  }
+
+ private:
+  boost::asio::io_context ioc_;
+  std::unique_ptr<http::Server> server_;
+  std::thread thread_;
+  bool started_ = false;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<Seen> seen_;
+  Behaviour behaviour_;
+  bool hold_ = false;
+  std::vector<std::function<void()>> held_;
+  size_t peak_ = 0;
+};
+
+// One outriggerd on free ports, sharing the test's name-resolution directory.
+class Sidecar {
+ public:
+  bool start(const std::string& app_id, const std::string& nr_dir,
+             std::vector<std::string> extra = {}, std::map<std::string, std::string> env = {},
+             bool wait_for_app = true) {
+    app_id_ = app_id;
+    http_port_ = freePort();
+    metrics_port_ = freePort();
+    std::string resources = makeTempDir("outrigger-invoke-res");
+    ProcessOptions o;
+    o.binary = OUTRIGGERD_PATH;
+    o.args = {"--app-id",
+              app_id,
+              "--dapr-http-port",
+              std::to_string(http_port_),
+              "--metrics-port",
+              std::to_string(metrics_port_),
+              "--dapr-internal-grpc-port",
+              std::to_string(freePort()),
+              "--dapr-listen-addresses",
+              "127.0.0.1",
+              "--resources-path",
+              resources};
+    o.args.insert(o.args.end(), extra.begin(), extra.end());
+    // Tokens only when the test gives them, whatever the environment running the tests has.
+    for (const char* name : {"DAPR_API_TOKEN", "APP_API_TOKEN"}) {
+      if (!env.count(name)) o.unset_env.push_back(name);
+    }
+    env["OUTRIGGER_NAMERESOLUTION_DIR"] = nr_dir;
+    o.env = std::move(env);
+    if (!process_.start(o).ok()) return false;
+    return waitForHttp(http_port_, wait_for_app ? "/v1.0/healthz" : "/v1.0/healthz/outbound", 204,
+                       30s, &process_);
+  }
+  uint16_t port() const { return http_port_; }
+  uint16_t metricsPort() const { return metrics_port_; }
+  Process& process() { return process_; }
+  std::string log() const { return process_.output(); }
+
+ private:
+  std::string app_id_;
+  uint16_t http_port_ = 0, metrics_port_ = 0;
+  Process process_;
+};
+
+class InvokeTest : public ::testing::Test {
+ protected:
+  std::string nr_ = makeTempDir("outrigger-invoke-nr");
+};
+
+http::Request makeRequest(verb v, const std::string& target, const std::string& body = "",
+                          const std::string& content_type = "") {
+  http::Request req{v, target, 11};
+  if (!content_type.empty()) req.set(field::content_type, content_type);
+  req.body() = body;
+  return req;
+}
+
+// Invocation requests a sidecar's API has received, from its metrics.
+int invokeCount(uint16_t metrics_port) {
+  std::string text = httpCall(metrics_port, verb::get, "/").body();
+  int n = 0;
+  const std::string name = "\ndapr_http_server_request_count{";
+  for (size_t at = 0; (at = text.find(name, at)) != std::string::npos; ++at) {
+    size_t end = text.find('\n', at + 1);
+    std::string line = text.substr(at + 1, end == std::string::npos ? end : end - at - 1);
+    if (line.find("/v1.0/invoke/") == std::string::npos) continue;
+    n += static_cast<int>(std::stod(line.substr(line.rfind(' ') + 1)));
+  }
+  return n;
+}
+
+bool hasErrorCode(const http::Response& res, const std::string& code) {
+  return res.body().find("\"errorCode\":\"" + code + "\"") != std::string::npos;
+}
+
+TEST_F(InvokeTest, PassesVerbQueryHeadersBodyStatusAndContentTypeThroughOneAndTwoSidecars) {
+  RecordingApp app;
+  ASSERT_TRUE(app.started());
+  app.setBehaviour([](const http::Request& req) {
+    unsigned status = static_cast<unsigned>(std::stoi(std::string(req["x-want-status"])));
+    auto res =
+        http::makeResponse(status, "echo:" + req.body(), "application/x-test; charset=utf-8");
+    res.set("x-answer", std::string(req.method_string()));
+    return res;
+  });
+  Sidecar b, a;
+  ASSERT_TRUE(b.start("appb", nr_, {"--app-port", std::to_string(app.port())})) << b.log();
+  ASSERT_TRUE(a.start("appa", nr_)) << a.log();
+
+  const std::string body("bin\0ary\xff", 8);
+  const std::vector<std::pair<verb, unsigned>> cases = {{verb::get, 200},   {verb::post, 201},
+                                                        {verb::put, 404},   {verb::delete_, 500},
+                                                        {verb::patch, 418}, {verb::options, 202}};
+  for (Sidecar* via : {&b, &a}) {
+    for (auto [v, status] : cases) {
+      app.clear();
+      auto req =
+          makeRequest(v, "/v1.0/invoke/appb/method/orders/7/items?x=1&y=%20z&y=2&empty=", body,
+                      "application/octet-stream");
+      req.set("x-want-status", std::to_string(status));
+      req.set("X-Mixed-Case", "Stays");
+      auto res = httpCall(via->port(), std::move(req));
+      SCOPED_TRACE(std::string(http::bhttp::to_string(v)) + (via == &a ? " via A" : " via B"));
+      EXPECT_EQ(res.result_int(), status) << res.body();
+      EXPECT_EQ(res[field::content_type], "application/x-test; charset=utf-8");
+      EXPECT_EQ(res["x-answer"], http::bhttp::to_string(v));
+      EXPECT_EQ(res.body(), "echo:" + body);
+      auto seen = app.seen();
+      ASSERT_EQ(seen.size(), 1u);
+      EXPECT_EQ(seen[0].method, http::bhttp::to_string(v));
+      EXPECT_EQ(seen[0].target, "/orders/7/items?x=1&y=%20z&y=2&empty=");
+      EXPECT_EQ(seen[0].body, body);
+      EXPECT_EQ(seen[0].get("content-type"), "application/octet-stream");
+      EXPECT_EQ(seen[0].get("x-mixed-case"), "Stays");
+      EXPECT_EQ(seen[0].get("dapr-callee-app-id"), "appb");
+      if (via == &a) {
+        // Added by the calling sidecar on its way to another app.
+        EXPECT_EQ(seen[0].get("dapr-caller-app-id"), "appa");
+        EXPECT_FALSE(seen[0].get("x-forwarded-for").empty());
+        EXPECT_NE(seen[0].get("forwarded").find("for="), std::string::npos);
+      }
+    }
+  }
+}
+
+TEST_F(InvokeTest, AddressingByHeaderBasicAuthNamespaceEscapedIdAndUrl) {
+  RecordingApp app;
+  ASSERT_TRUE(app.started());
+  Sidecar b, a;
+  ASSERT_TRUE(b.start("appb", nr_, {"--app-port", std::to_string(app.port())})) << b.log();
+  ASSERT_TRUE(a.start("appa", nr_)) << a.log();
+
+  // dapr-app-id header on a path no route claims: the whole path is the method; the header
+  // itself is not passed on.
+  auto by_header = makeRequest(verb::post, "/shop//cart/./items?q=1", "x", "text/plain");
+  by_header.set("dapr-app-id", "appb");
+  EXPECT_EQ(httpCall(a.port(), std::move(by_header)).result_int(), 200u);
+  // Authorization: Basic base64("dapr-app-id:appb"), as in http://dapr-app-id:appb@host/...
+  std::string cred = "dapr-app-id:appb";
+  std::string enc(boost::beast::detail::base64::encoded_size(cred.size()), '\0');
+  enc.resize(boost::beast::detail::base64::encode(enc.data(), cred.data(), cred.size()));
+  auto by_basic = makeRequest(verb::get, "/basic/path");
+  by_basic.set(field::authorization, "Basic " + enc);
+  EXPECT_EQ(httpCall(a.port(), std::move(by_basic)).result_int(), 200u);
+  // appid.namespace, and an id given URL-escaped.
+  EXPECT_EQ(httpCall(a.port(), verb::get, "/v1.0/invoke/appb.default/method/ns").result_int(),
+            200u);
+  EXPECT_EQ(httpCall(a.port(), verb::get, "/v1.0/invoke/app%62/method/escaped").result_int(), 200u);
+  // A non-Dapr endpoint named by its URL, raw and escaped: called directly.
+  std::string url = "http://127.0.0.1:" + std::to_string(app.port());
+  EXPECT_EQ(httpCall(a.port(), verb::get, "/v1.0/invoke/" + url + "/method/direct").result_int(),
+            200u);
+  std::string escaped = "http%3A%2F%2F127.0.0.1%3A" + std::to_string(app.port());
+  EXPECT_EQ(
+      httpCall(a.port(), verb::get, "/v1.0/invoke/" + escaped + "/method/direct2?k=v").result_int(),
+      200u);
+
+  auto seen = app.seen();
+  ASSERT_EQ(seen.size(), 6u);
+  EXPECT_EQ(seen[0].target, "/shop/cart/items?q=1");
+  EXPECT_EQ(seen[0].body, "x");
+  EXPECT_FALSE(seen[0].has("dapr-app-id"));
+  EXPECT_EQ(seen[0].get("dapr-caller-app-id"), "appa");
+  EXPECT_EQ(seen[1].target, "/basic/path");
+  EXPECT_EQ(seen[1].get("dapr-callee-app-id"), "appb");
+  EXPECT_EQ(seen[2].target, "/ns");
+  EXPECT_EQ(seen[2].get("dapr-callee-app-id"), "appb");
+  EXPECT_EQ(seen[3].target, "/escaped");
+  EXPECT_EQ(seen[4].target, "/direct");
+  EXPECT_FALSE(seen[4].has("dapr-callee-app-id"));  // not a Dapr app
+  EXPECT_EQ(seen[5].target, "/direct2?k=v");
+}
+
+TEST_F(InvokeTest, MissingUnknownAndUnreachableAppsAreDirectInvokeErrors) {
+  RecordingApp app;
+  ASSERT_TRUE(app.started());
+  Sidecar b, a;
+  ASSERT_TRUE(b.start("appb", nr_, {"--app-port", std::to_string(app.port())})) << b.log();
+  ASSERT_TRUE(a.start("appa", nr_)) << a.log();
+
+  auto missing = httpCall(a.port(), verb::get, "/not/a/route");
+  EXPECT_EQ(missing.result_int(), 404u);
+  EXPECT_TRUE(hasErrorCode(missing, "ERR_DIRECT_INVOKE")) << missing.body();
+  EXPECT_EQ(missing[field::content_type], "application/json");
+  auto unknown = httpCall(a.port(), verb::get, "/v1.0/invoke/ghost/method/x");
+  EXPECT_EQ(unknown.result_int(), 500u);
+  EXPECT_TRUE(hasErrorCode(unknown, "ERR_DIRECT_INVOKE")) << unknown.body();
+  EXPECT_NE(unknown.body().find("ghost"), std::string::npos);
+  // A has no --app-port: invoking itself has nowhere to go.
+  auto self = httpCall(a.port(), verb::get, "/v1.0/invoke/appa/method/x");
+  EXPECT_EQ(self.result_int(), 500u);
+  EXPECT_TRUE(hasErrorCode(self, "ERR_DIRECT_INVOKE")) << self.body();
+
+  // B's registration exists while it runs; SIGKILLed, its entry is found dead and removed.
+  ASSERT_EQ(httpCall(a.port(), verb::get, "/v1.0/invoke/appb/method/x").result_int(), 200u);
+  auto entries = [&] {
+    int n = 0;
+    for (const auto& e : fs::directory_iterator(nr_))
+      n += e.path().filename().string().rfind("appb.", 0) == 0;
+    return n;
+  };
+  EXPECT_EQ(entries(), 1);
+  b.process().stop(SIGKILL);
+  auto gone = httpCall(a.port(), verb::get, "/v1.0/invoke/appb/method/x");
+  EXPECT_EQ(gone.result_int(), 500u);
+  EXPECT_TRUE(hasErrorCode(gone, "ERR_DIRECT_INVOKE")) << gone.body();
+  // Cached for a moment at most; then the dead entry is cleaned up on lookup.
+  for (int i = 0; i < 100 && entries() > 0; ++i) {
+    httpCall(a.port(), verb::get, "/v1.0/invoke/appb/method/x");
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(entries(), 0);
+}
+
+TEST_F(InvokeTest, AppDownIsA500AndRegistrationEndsWithTheSidecar) {
+  auto app = std::make_unique<RecordingApp>();
+  ASSERT_TRUE(app->started());
+  Sidecar b;
+  ASSERT_TRUE(b.start("appb", nr_, {"--app-port", std::to_string(app->port())})) << b.log();
+  ASSERT_EQ(httpCall(b.port(), verb::get, "/v1.0/invoke/appb/method/x").result_int(), 200u);
+  app.reset();  // the app goes away; the sidecar keeps running
+  auto down = httpCall(b.port(), verb::get, "/v1.0/invoke/appb/method/x");
+  EXPECT_EQ(down.result_int(), 500u);
+  EXPECT_TRUE(hasErrorCode(down, "ERR_DIRECT_INVOKE")) << down.body();
+
+  EXPECT_FALSE(fs::is_empty(nr_));
+  EXPECT_EQ(b.process().stop(SIGTERM), 0) << b.log();
+  EXPECT_TRUE(fs::is_empty(nr_));
+}
+
+TEST_F(InvokeTest, AppMaxConcurrencyLetsAtMostNCallsReachTheApp) {
+  RecordingApp app;
+  ASSERT_TRUE(app.started());
+  app.hold(true);
+  Sidecar b, a;
+  ASSERT_TRUE(b.start("appb", nr_,
+                      {"--app-port", std::to_string(app.port()), "--app-max-concurrency", "2"}))
+      << b.log();
+  ASSERT_TRUE(a.start("appa", nr_)) << a.log();
+
+  // Six calls at once, half of them from another app through its sidecar.
+  constexpr int kCalls = 6;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> callers;
+  for (int i = 0; i < kCalls; ++i) {
+    uint16_t port = i % 2 ? a.port() : b.port();
+    callers.emplace_back([&ok, port, i] {
+      auto res = httpCall(port, verb::post, "/v1.0/invoke/appb/method/slow/" + std::to_string(i),
+                          "n", "text/plain");
+      if (res.result_int() == 200) ok++;
+    });
+  }
+  // Let all six reach a sidecar's API before judging (each counts the requests it received).
+  for (int i = 0; i < 400 && (invokeCount(a.metricsPort()) < kCalls / 2 ||
+                              invokeCount(b.metricsPort()) < kCalls / 2);
+       ++i) {
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_TRUE(app.waitHeld(2));
+  // Room for a broken limit to show: more calls would arrive while these two are held.
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(app.heldCount(), 2u);
+  // Releasing lets the waiting ones in, never more than two at a time.
+  for (int round = 0; round < 10 && ok.load() < kCalls; ++round) {
+    app.waitHeld(1, 5s);
+    app.releaseAll();
+    std::this_thread::sleep_for(100ms);
+  }
+  app.hold(false);
+  app.releaseAll();
+  for (auto& t : callers) t.join();
+  EXPECT_EQ(ok.load(), kCalls);
+  EXPECT_EQ(app.peak(), 2u);
+  EXPECT_EQ(app.seen().size(), static_cast<size_t>(kCalls));
+}
+
+TEST_F(InvokeTest, ApiTokenGuardsTheApiAndAppTokenReachesTheApp) {
+  RecordingApp app;
+  ASSERT_TRUE(app.started());
+  Sidecar b, a;
+  ASSERT_TRUE(b.start("appb", nr_, {"--app-port", std::to_string(app.port())},
+                      {{"DAPR_API_TOKEN", "api-b"}, {"APP_API_TOKEN", "app-b"}}))
+      << b.log();
+  ASSERT_TRUE(a.start("appa", nr_, {}, {{"DAPR_API_TOKEN", "api-a"}})) << a.log();
+
+  for (const char* target : {"/v1.0/metadata", "/v1.0/invoke/appb/method/x", "/anything"}) {
+    auto denied = httpCall(b.port(), verb::get, target);
+    EXPECT_EQ(denied.result_int(), 401u) << target;
+    EXPECT_EQ(denied.body(), "invalid api token");
+    auto wrong = makeRequest(verb::get, target);
+    wrong.set("dapr-api-token", "api-a");
+    EXPECT_EQ(httpCall(b.port(), std::move(wrong)).result_int(), 401u) << target;
+  }
+  EXPECT_TRUE(app.seen().empty());
+  EXPECT_EQ(httpCall(b.port(), verb::get, "/v1.0/healthz").result_int(), 204u);
+  EXPECT_EQ(httpCall(b.port(), verb::get, "/v1.0/healthz/outbound").result_int(), 204u);
+
+  // With its own sidecar's token, from B's API and from A's: the app sees APP_API_TOKEN only.
+  auto direct = makeRequest(verb::get, "/v1.0/invoke/appb/method/direct");
+  direct.set("dapr-api-token", "api-b");
+  EXPECT_EQ(httpCall(b.port(), std::move(direct)).result_int(), 200u);
+  auto remote = makeRequest(verb::get, "/v1.0/invoke/appb/method/remote");
+  remote.set("dapr-api-token", "api-a");
+  EXPECT_EQ(httpCall(a.port(), std::move(remote)).result_int(), 200u);
+  auto seen = app.seen();
+  ASSERT_EQ(seen.size(), 2u);
+  for (const auto& s : seen) EXPECT_EQ(s.get("dapr-api-token"), "app-b") << s.target;
+}
+
+TEST_F(InvokeTest, NoAppTokenMeansNoTokenHeaderAtTheApp) {
+  RecordingApp app;
+  ASSERT_TRUE(app.started());
+  Sidecar b;
+  ASSERT_TRUE(b.start("appb", nr_, {"--app-port", std::to_string(app.port())},
+                      {{"DAPR_API_TOKEN", "api-b"}}))
+      << b.log();
+  auto req = makeRequest(verb::get, "/v1.0/invoke/appb/method/x");
+  req.set("dapr-api-token", "api-b");
+  EXPECT_EQ(httpCall(b.port(), std::move(req)).result_int(), 200u);
+  auto seen = app.seen();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_FALSE(seen[0].has("dapr-api-token"));  // consumed by the token check
+}
+
+TEST_F(InvokeTest, HealthzWaitsForTheAppPortToOpen) {
+  uint16_t app_port = freePort();
+  Sidecar b;
+  ASSERT_TRUE(b.start("appb", nr_, {"--app-port", std::to_string(app_port)}, {}, false)) << b.log();
+  auto not_ready = httpCall(b.port(), verb::get, "/v1.0/healthz");
+  EXPECT_EQ(not_ready.result_int(), 500u);
+  EXPECT_TRUE(hasErrorCode(not_ready, "ERR_HEALTH_NOT_READY")) << not_ready.body();
+  EXPECT_EQ(httpCall(b.port(), verb::get, "/v1.0/healthz/outbound").result_int(), 204u);
+  RecordingApp app(app_port);
+  ASSERT_TRUE(app.started());
+  EXPECT_TRUE(waitForHttp(b.port(), "/v1.0/healthz", 204, 30s, &b.process())) << b.log();
+  EXPECT_EQ(httpCall(b.port(), verb::get, "/v1.0/invoke/appb/method/now").result_int(), 200u);
+}
+
+}  // namespace
+}  // namespace outrigger::testing
