@@ -7,6 +7,8 @@
 #include <future>
 #include <optional>
 
+#include "common/http/wire.h"
+
 namespace outrigger::http {
 
 namespace asio = boost::asio;
@@ -16,7 +18,7 @@ using tcp = asio::ip::tcp;
 class ClientPool::Connection : public std::enable_shared_from_this<ClientPool::Connection> {
  public:
   explicit Connection(asio::io_context& ioc)
-      : resolver_(ioc.get_executor()), stream_(resolver_.get_executor()) {
+      : resolver_(ioc.get_executor()), stream_(ioc.get_executor()) {
     buffer_.reserve(8192);  // one read per typical response rather than 512-byte slices
   }
 
@@ -53,18 +55,19 @@ class ClientPool::Connection : public std::enable_shared_from_this<ClientPool::C
     auto self = shared_from_this();
     asio::dispatch(stream_.get_executor(), [self, req, timeout, max_body, done] {
       self->stream_.expires_after(timeout);
-      bhttp::async_write(self->stream_, *req,
-                         [self, req, max_body, done](beast::error_code ec, std::size_t) {
-                           if (ec) return done(ec, false, Response{});
-                           self->parser_.emplace();
-                           self->parser_->body_limit(max_body);
-                           bhttp::async_read(self->stream_, self->buffer_, *self->parser_,
-                                             [self, done](beast::error_code ec, std::size_t n) {
-                                               self->stream_.expires_never();
-                                               if (ec) return done(ec, n > 0, Response{});
-                                               done(ec, true, self->parser_->release());
-                                             });
-                         });
+      self->head_ = serializeHead(*req);
+      asyncWriteMessage(self->stream_, self->head_, *req,
+                        [self, req, max_body, done](beast::error_code ec, std::size_t) {
+                          if (ec) return done(ec, false, Response{});
+                          self->parser_.emplace();
+                          self->parser_->body_limit(max_body);
+                          bhttp::async_read(self->stream_, self->buffer_, *self->parser_,
+                                            [self, done](beast::error_code ec, std::size_t n) {
+                                              self->stream_.expires_never();
+                                              if (ec) return done(ec, n > 0, Response{});
+                                              done(ec, true, self->parser_->release());
+                                            });
+                        });
     });
   }
 
@@ -75,8 +78,9 @@ class ClientPool::Connection : public std::enable_shared_from_this<ClientPool::C
 
  private:
   tcp::resolver resolver_;
-  beast::tcp_stream stream_;
+  IoStream stream_;
   beast::flat_buffer buffer_;
+  std::string head_;  // the request's start line and fields while it is written
   std::optional<bhttp::response_parser<bhttp::string_body>> parser_;
 };
 

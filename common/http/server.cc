@@ -7,6 +7,7 @@
 #include <boost/beast/core.hpp>
 #include <optional>
 
+#include "common/http/wire.h"
 #include "common/logging/log.h"
 
 namespace outrigger::http {
@@ -28,7 +29,7 @@ constexpr size_t kReadBufferBytes = 8192;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, std::shared_ptr<const ServerOptions> options,
+  Session(IoSocket&& socket, std::shared_ptr<const ServerOptions> options,
           std::shared_ptr<Handler> handler, std::shared_ptr<Server::SharedState> state)
       : stream_(std::move(socket)),
         options_(std::move(options)),
@@ -80,6 +81,11 @@ class Session : public std::enable_shared_from_this<Session> {
     state_->in_flight++;
     auto self = shared_from_this();
     Responder respond = [self](Response&& res) {
+      // Answered on this session's own I/O thread (the usual case: a proxied call completes on
+      // the thread that took the request): write now rather than queue behind the reactor.
+      if (self->stream_.get_executor().running_in_this_thread()) {
+        return self->write(std::move(res));
+      }
       auto shared = std::make_shared<Response>(std::move(res));
       asio::post(self->stream_.get_executor(), [self, shared] { self->write(std::move(*shared)); });
     };
@@ -100,13 +106,14 @@ class Session : public std::enable_shared_from_this<Session> {
     res_.keep_alive(keep_alive_ && !state_->closing);
     res_.prepare_payload();
     stream_.expires_after(options_->idle_timeout);
-    bhttp::async_write(stream_, res_,
-                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                         self->state_->in_flight--;
-                         if (ec || !self->res_.keep_alive()) return self->close();
-                         self->res_ = {};
-                         self->read();
-                       });
+    head_ = serializeHead(res_);
+    asyncWriteMessage(stream_, head_, res_,
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        self->state_->in_flight--;
+                        if (ec || !self->res_.keep_alive()) return self->close();
+                        self->res_ = {};
+                        self->read();
+                      });
   }
 
   void close() {
@@ -115,13 +122,14 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.socket().close(ec);
   }
 
-  beast::tcp_stream stream_;
+  IoStream stream_;
   std::shared_ptr<const ServerOptions> options_;
   std::shared_ptr<Handler> handler_;
   std::shared_ptr<Server::SharedState> state_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   Response res_;
+  std::string head_;  // res_'s start line and fields while it is written
   bool keep_alive_ = true;
   bool first_ = true;
 };
@@ -163,7 +171,7 @@ class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
   void accept() {
     asio::io_context& target = *iocs_[next_++ % iocs_.size()];
     acceptor_.async_accept(target.get_executor(), [self = shared_from_this()](beast::error_code ec,
-                                                                              tcp::socket socket) {
+                                                                              IoSocket socket) {
       if (ec) {
         if (ec == asio::error::operation_aborted) return;
         // Out of descriptors or a transient failure: keep serving others.
