@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,10 @@ class PubSub {
   virtual std::vector<std::string> features() const { return {}; }
   // Returns once the broker accepted the message (it will not be lost).
   virtual Status publish(const PublishRequest& request) = 0;
+  // Publishes when that needs no waiting (it is called on an I/O thread); nullopt when it would
+  // wait, and the caller then runs publish() on the component's workers. Brokers that always
+  // wait on the network keep this default.
+  virtual std::optional<Status> tryPublish(const PublishRequest& request) { return std::nullopt; }
   // Starts consuming topic; returns once the subscription is in place.
   virtual Status subscribe(const SubscribeRequest& request, Handler handler) = 0;
   // Stops consumers and waits for in-flight handlers; unacknowledged messages stay with the broker.

@@ -13,26 +13,38 @@ Status InMemoryPubSub::init(const runtime::Properties& properties) {
   return okStatus();
 }
 
-Status InMemoryPubSub::publish(const PublishRequest& request) {
-  std::unique_lock<std::mutex> lock(mutex_);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(publish_timeout_ms_);
-  // Wait while any subscriber of this topic is full: a slow app slows publishers down instead
-  // of growing memory without bound.
-  bool ok = cv_.wait_until(lock, deadline, [&] {
-    if (closed_) return true;
-    for (const auto& s : subscriptions_) {
-      if (s->topic == request.topic && s->queue.size() >= max_queue_) return false;
-    }
-    return true;
-  });
-  if (closed_) return unavailableError("pubsub is closed");
-  if (!ok) return resourceExhaustedError("subscriber queue full for topic " + request.topic);
+bool InMemoryPubSub::hasRoom(const std::string& topic) const {
+  for (const auto& s : subscriptions_) {
+    if (s->topic == topic && s->queue.size() >= max_queue_) return false;
+  }
+  return true;
+}
+
+void InMemoryPubSub::enqueue(const PublishRequest& request) {
   for (auto& s : subscriptions_) {
     if (s->topic != request.topic) continue;
     s->queue.push_back(
         Message{request.topic, request.data, request.content_type, request.metadata});
   }
   cv_.notify_all();
+}
+
+std::optional<Status> InMemoryPubSub::tryPublish(const PublishRequest& request) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (closed_ || !hasRoom(request.topic)) return std::nullopt;
+  enqueue(request);
+  return okStatus();
+}
+
+Status InMemoryPubSub::publish(const PublishRequest& request) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(publish_timeout_ms_);
+  // Wait while any subscriber of this topic is full: a slow app slows publishers down instead
+  // of growing memory without bound.
+  bool ok = cv_.wait_until(lock, deadline, [&] { return closed_ || hasRoom(request.topic); });
+  if (closed_) return unavailableError("pubsub is closed");
+  if (!ok) return resourceExhaustedError("subscriber queue full for topic " + request.topic);
+  enqueue(request);
   return okStatus();
 }
 

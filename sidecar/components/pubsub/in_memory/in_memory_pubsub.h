@@ -20,10 +20,14 @@ class InMemoryPubSub : public PubSub {
   ~InMemoryPubSub() override;
   Status init(const runtime::Properties& properties) override;
   Status publish(const PublishRequest& request) override;
+  std::optional<Status> tryPublish(const PublishRequest& request) override;
   Status subscribe(const SubscribeRequest& request, Handler handler) override;
   void close() override;
 
  private:
+  // Both need mutex_ held.
+  bool hasRoom(const std::string& topic) const;
+  void enqueue(const PublishRequest& request);
   struct Subscription {
     std::string topic;
     Handler handler;
