@@ -49,26 +49,28 @@ class ClientPool::Connection : public std::enable_shared_from_this<ClientPool::C
                             });
   }
 
-  // done(ec, got_bytes, response)
-  void exchange(std::shared_ptr<Request> req, std::chrono::milliseconds timeout, uint64_t max_body,
-                std::function<void(beast::error_code, bool, Response&&)> done) {
-    auto self = shared_from_this();
-    asio::dispatch(stream_.get_executor(), [self, req, timeout, max_body, done] {
-      self->stream_.expires_after(timeout);
-      self->head_ = serializeHead(*req);
-      asyncWriteMessage(self->stream_, self->head_, *req,
-                        [self, req, max_body, done](beast::error_code ec, std::size_t) {
-                          if (ec) return done(ec, false, Response{});
-                          self->parser_.emplace();
-                          self->parser_->body_limit(max_body);
-                          bhttp::async_read(self->stream_, self->buffer_, *self->parser_,
-                                            [self, done](beast::error_code ec, std::size_t n) {
-                                              self->stream_.expires_never();
-                                              if (ec) return done(ec, n > 0, Response{});
-                                              done(ec, true, self->parser_->release());
-                                            });
-                        });
-    });
+  // done(ec, got_bytes, response). The request must stay alive until done runs.
+  template <typename Done>
+  void exchange(const Request& req, std::chrono::milliseconds timeout, uint64_t max_body,
+                Done&& done) {
+    // Called on this connection's own I/O thread (see ClientPool::attempt).
+    stream_.expires_after(timeout);
+    head_ = serializeHead(req);
+    asyncWriteMessage(stream_, head_, req,
+                      [self = shared_from_this(), max_body, done = std::forward<Done>(done)](
+                          beast::error_code ec, std::size_t) mutable {
+                        if (ec) return done(ec, false, Response{});
+                        self->parser_.emplace();
+                        self->parser_->body_limit(max_body);
+                        auto* raw = self.get();
+                        bhttp::async_read(raw->stream_, raw->buffer_, *raw->parser_,
+                                          [self = std::move(self), done = std::move(done)](
+                                              beast::error_code ec, std::size_t n) mutable {
+                                            self->stream_.expires_never();
+                                            if (ec) return done(ec, n > 0, Response{});
+                                            done(ec, true, self->parser_->release());
+                                          });
+                      });
   }
 
   void close() {
@@ -137,6 +139,18 @@ size_t ClientPool::idleCountForTest() const {
   return n;
 }
 
+// One request on its way: everything the attempts and their callbacks share.
+struct ClientPool::Call {
+  size_t index;
+  std::string host;
+  uint16_t port;
+  std::string key;  // host:port
+  Request req;
+  ResponseCallback done;
+  std::chrono::milliseconds timeout;
+  bool allow_retry = true;
+};
+
 void ClientPool::send(const std::string& host, uint16_t port, Request req, ResponseCallback done,
                       std::chrono::milliseconds timeout) {
   if (timeout.count() <= 0) timeout = options_.request_timeout;
@@ -144,46 +158,62 @@ void ClientPool::send(const std::string& host, uint16_t port, Request req, Respo
   if (req.find(bhttp::field::host) == req.end()) req.set(bhttp::field::host, host);
   req.keep_alive(true);
   req.prepare_payload();
-  attempt(currentIndex(), host, port, std::make_shared<Request>(std::move(req)), std::move(done),
-          timeout, true);
+  auto call =
+      std::make_shared<Call>(Call{currentIndex(), host, port, host + ":" + std::to_string(port),
+                                  std::move(req), std::move(done), timeout, true});
+  // A connection is only ever used on its own context's thread.
+  asio::io_context& ioc = *iocs_[call->index];
+  if (ioc.get_executor().running_in_this_thread()) return attempt(std::move(call));
+  asio::post(ioc, [self = shared_from_this(), call = std::move(call)]() mutable {
+    self->attempt(std::move(call));
+  });
 }
 
-void ClientPool::attempt(size_t index, const std::string& host, uint16_t port,
-                         std::shared_ptr<Request> req, ResponseCallback done,
-                         std::chrono::milliseconds timeout, bool allow_retry) {
-  std::string key = host + ":" + std::to_string(port);
-  auto self = shared_from_this();
-  auto conn = takeIdle(index, key);
-  auto run = [self, index, key, host, port, req, done, timeout,
-              allow_retry](std::shared_ptr<Connection> c) {
-    c->exchange(req, timeout, self->options_.max_response_bytes,
-                [self, index, key, host, port, req, done, timeout, allow_retry, c](
-                    beast::error_code ec, bool got_bytes, Response&& res) {
-                  if (ec) {
-                    c->close();
-                    if (c->reused && !got_bytes && allow_retry && ec != beast::error::timeout) {
-                      // The peer closed an idle keep-alive connection: retry once, fresh.
-                      return self->attempt(index, host, port, req, done, timeout, false);
-                    }
-                    if (ec == beast::error::timeout) {
-                      return done(deadlineExceededError("timed out waiting for " + key));
-                    }
-                    return done(unavailableError("request to " + key + " failed: " + ec.message()));
-                  }
-                  if (res.keep_alive()) {
-                    self->giveBack(index, key, c);
-                  } else {
-                    c->close();
-                  }
-                  done(std::move(res));
-                });
-  };
-  if (conn) return run(conn);
-  conn = std::make_shared<Connection>(*iocs_[index]);
-  conn->connect(host, port, options_.connect_timeout, [conn, run, done, key](beast::error_code ec) {
-    if (ec) return done(unavailableError("cannot connect to " + key + ": " + ec.message()));
-    run(conn);
-  });
+void ClientPool::attempt(std::shared_ptr<Call> call) {
+  if (auto idle = takeIdle(call->index, call->key))
+    return exchange(std::move(idle), std::move(call));
+  auto conn = std::make_shared<Connection>(*iocs_[call->index]);
+  Connection* raw = conn.get();
+  const std::string& host = call->host;
+  uint16_t port = call->port;
+  raw->connect(host, port, options_.connect_timeout,
+               [self = shared_from_this(), conn, call](beast::error_code ec) {
+                 if (ec) {
+                   return call->done(
+                       unavailableError("cannot connect to " + call->key + ": " + ec.message()));
+                 }
+                 self->exchange(conn, call);
+               });
+}
+
+void ClientPool::exchange(std::shared_ptr<Connection> conn, std::shared_ptr<Call> call) {
+  Connection* raw = conn.get();
+  const Request& req = call->req;  // kept alive by `call` in the callback
+  std::chrono::milliseconds timeout = call->timeout;
+  raw->exchange(
+      req, timeout, options_.max_response_bytes,
+      [self = shared_from_this(), conn = std::move(conn), call = std::move(call)](
+          beast::error_code ec, bool got_bytes, Response&& res) mutable {
+        if (ec) {
+          conn->close();
+          if (conn->reused && !got_bytes && call->allow_retry && ec != beast::error::timeout) {
+            // The peer closed an idle keep-alive connection: retry once, fresh.
+            call->allow_retry = false;
+            return self->attempt(std::move(call));
+          }
+          if (ec == beast::error::timeout) {
+            return call->done(deadlineExceededError("timed out waiting for " + call->key));
+          }
+          return call->done(
+              unavailableError("request to " + call->key + " failed: " + ec.message()));
+        }
+        if (res.keep_alive()) {
+          self->giveBack(call->index, call->key, std::move(conn));
+        } else {
+          conn->close();
+        }
+        call->done(std::move(res));
+      });
 }
 
 StatusOr<Response> ClientPool::sendSync(const std::string& host, uint16_t port, Request req) {

@@ -55,8 +55,9 @@ class ClientPool : public std::enable_shared_from_this<ClientPool> {
   size_t currentIndex() const;
   std::shared_ptr<Connection> takeIdle(size_t index, const std::string& key);
   void giveBack(size_t index, const std::string& key, std::shared_ptr<Connection> conn);
-  void attempt(size_t index, const std::string& host, uint16_t port, std::shared_ptr<Request> req,
-               ResponseCallback done, std::chrono::milliseconds timeout, bool allow_retry);
+  struct Call;
+  void attempt(std::shared_ptr<Call> call);
+  void exchange(std::shared_ptr<Connection> conn, std::shared_ptr<Call> call);
 
   std::vector<boost::asio::io_context*> iocs_;
   ClientOptions options_;
