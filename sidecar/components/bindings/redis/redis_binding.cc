@@ -4,87 +4,33 @@
 
 namespace outrigger::sidecar::components::bindings::redis {
 
+namespace redis_client = components::common::redis;
+
 RedisBinding::~RedisBinding() { close(); }
 
 Status RedisBinding::init(const runtime::Properties& p) {
-  std::string host = p.get("redisHost");
-  auto colon = host.rfind(':');
-  host_ = host.substr(0, colon);
-  if (colon != std::string::npos) {
-    int64_t port;
-    if (!runtime::parseInt(host.substr(colon + 1), &port) || port <= 0 || port > 65535) {
-      return invalidArgumentError("metadata field 'redisHost': bad port in '" + host + "'");
-    }
-    port_ = static_cast<int>(port);
-  }
-  if (p.getBool("enableTLS"))
-    return unimplementedError("metadata field 'enableTLS': TLS is not supported yet");
-  password_ = p.get("redisPassword");
-  username_ = p.get("redisUsername");
-  db_ = p.getInt("redisDB", 0);
+  ASSIGN_OR_RETURN(address_, redis_client::parseAddress(p));
   timeout_ms_ = p.getDurationMs("dialTimeout", 5000);
   std::lock_guard<std::mutex> lock(mutex_);
   return connect();
 }
 
 Status RedisBinding::connect() {
-  if (ctx_) {
-    redisFree(ctx_);
-    ctx_ = nullptr;
-  }
-  timeval tv{static_cast<time_t>(timeout_ms_ / 1000),
-             static_cast<suseconds_t>((timeout_ms_ % 1000) * 1000)};
-  ctx_ = redisConnectWithTimeout(host_.c_str(), port_, tv);
-  if (!ctx_ || ctx_->err) {
-    std::string err = ctx_ ? ctx_->errstr : "out of memory";
-    if (ctx_) redisFree(ctx_);
-    ctx_ = nullptr;
-    return unavailableError("cannot connect to redis at " + host_ + ":" + std::to_string(port_) +
-                            ": " + err);
-  }
-  redisSetTimeout(ctx_, tv);
-  auto run = [&](std::vector<std::string> args) -> Status {
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    for (auto& a : args) {
-      argv.push_back(a.c_str());
-      lens.push_back(a.size());
-    }
-    auto* r = static_cast<redisReply*>(
-        redisCommandArgv(ctx_, static_cast<int>(argv.size()), argv.data(), lens.data()));
-    if (!r) return unavailableError(std::string("redis: ") + ctx_->errstr);
-    bool err = r->type == REDIS_REPLY_ERROR;
-    std::string msg = err ? std::string(r->str, r->len) : "";
-    freeReplyObject(r);
-    return err ? unauthenticatedError("redis: " + msg) : okStatus();
-  };
-  if (!password_.empty()) {
-    Status st = username_.empty() ? run({"AUTH", password_}) : run({"AUTH", username_, password_});
-    if (!st.ok()) return st;
-  }
-  if (db_ != 0) return run({"SELECT", std::to_string(db_)});
+  if (ctx_) redisFree(ctx_);
+  ctx_ = nullptr;
+  ASSIGN_OR_RETURN(ctx_, redis_client::connect(address_, timeout_ms_, timeout_ms_));
   return okStatus();
 }
 
-StatusOr<redisReply*> RedisBinding::command(const std::vector<std::string>& args) {
+StatusOr<redis_client::ReplyPtr> RedisBinding::command(const std::vector<std::string>& args) {
   // One reconnect attempt: the server may have restarted since the last call.
-  for (int attempt = 0; attempt < 2; ++attempt) {
+  for (int attempt = 0;; ++attempt) {
     if (!ctx_) RETURN_IF_ERROR(connect());
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    for (const auto& a : args) {
-      argv.push_back(a.c_str());
-      lens.push_back(a.size());
-    }
-    auto* r = static_cast<redisReply*>(
-        redisCommandArgv(ctx_, static_cast<int>(argv.size()), argv.data(), lens.data()));
-    if (r) return r;
-    std::string err = ctx_->errstr;
+    auto r = redis_client::command(ctx_, args);
+    if (r.ok() || r.status().code() != StatusCode::kUnavailable || attempt == 1) return r;
     redisFree(ctx_);
     ctx_ = nullptr;
-    if (attempt == 1) return unavailableError("redis: " + err);
   }
-  return unavailableError("redis: unreachable");
 }
 
 std::vector<std::string> RedisBinding::operations() const {
@@ -120,20 +66,15 @@ StatusOr<InvokeResponse> RedisBinding::invoke(const InvokeRequest& request) {
     return invalidArgumentError("unsupported operation " + request.operation);
   }
   std::lock_guard<std::mutex> lock(mutex_);
-  ASSIGN_OR_RETURN(redisReply * r, command(args));
+  ASSIGN_OR_RETURN(auto r, command(args));
   InvokeResponse res;
-  Status st;
-  if (r->type == REDIS_REPLY_ERROR) {
-    st = internalError("redis: " + std::string(r->str, r->len));
-  } else if (request.operation == "get" && r->type == REDIS_REPLY_STRING) {
+  if (request.operation == "get" && r->type == REDIS_REPLY_STRING) {
     res.has_data = true;
     res.data.assign(r->str, r->len);
   } else if (request.operation == "increment" && r->type == REDIS_REPLY_INTEGER) {
     res.has_data = true;
     res.data = std::to_string(r->integer);
   }
-  freeReplyObject(r);
-  if (!st.ok()) return st;
   return res;
 }
 

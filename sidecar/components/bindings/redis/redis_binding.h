@@ -6,6 +6,7 @@
 #include <string>
 
 #include "sidecar/components/bindings/binding.h"
+#include "sidecar/components/common/redis/redis_client.h"
 #include "sidecar/runtime/registry.h"
 
 namespace outrigger::sidecar::components::bindings::redis {
@@ -24,13 +25,10 @@ class RedisBinding : public Binding, public OutputBinding {
 
  private:
   Status connect();
-  StatusOr<redisReply*> command(const std::vector<std::string>& args);
+  StatusOr<components::common::redis::ReplyPtr> command(const std::vector<std::string>& args);
   std::mutex mutex_;
   redisContext* ctx_ = nullptr;
-  std::string host_;
-  int port_ = 6379;
-  std::string password_, username_;
-  int64_t db_ = 0;
+  components::common::redis::Address address_;
   int64_t timeout_ms_ = 5000;
 };
 

@@ -1,15 +1,16 @@
 #include "sidecar/components/pubsub/redis/redis_pubsub.h"
 
-#include <cerrno>
 #include <chrono>
 
 #include "common/logging/log.h"
 
 namespace outrigger::sidecar::components::pubsub::redis {
 
+namespace redis_client = components::common::redis;
+
 namespace {
 
-using ReplyPtr = std::unique_ptr<redisReply, decltype(&freeReplyObject)>;
+using redis_client::ReplyPtr;
 constexpr int64_t kBlockMs = 1000;  // how long one read waits: bounds how long close() takes
 
 }  // namespace
@@ -20,45 +21,14 @@ struct RedisPubSub::Connection {
     if (ctx) redisFree(ctx);
   }
   StatusOr<ReplyPtr> run(const std::vector<std::string>& args) {
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    for (const auto& a : args) {
-      argv.push_back(a.c_str());
-      lens.push_back(a.size());
-    }
-    auto* r = static_cast<redisReply*>(
-        redisCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(), lens.data()));
-    if (!r) {
-      // A timed-out command may still be applied by the server: the caller must not blindly
-      // repeat it (hiredis reports a timeout as an I/O error with EAGAIN).
-      bool timed_out = ctx->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
-      std::string err = std::string("redis: ") + ctx->errstr;
-      return timed_out ? deadlineExceededError(err + " (timed out)") : unavailableError(err);
-    }
-    ReplyPtr reply(r, freeReplyObject);
-    if (reply->type == REDIS_REPLY_ERROR)
-      return internalError("redis: " + std::string(r->str, r->len));
-    return reply;
+    return redis_client::command(ctx, args);
   }
 };
 
 RedisPubSub::~RedisPubSub() { close(); }
 
 Status RedisPubSub::init(const runtime::Properties& p) {
-  std::string host = p.get("redisHost");
-  auto colon = host.rfind(':');
-  host_ = host.substr(0, colon);
-  if (colon != std::string::npos) {
-    int64_t port;
-    if (!runtime::parseInt(host.substr(colon + 1), &port) || port <= 0 || port > 65535) {
-      return invalidArgumentError("metadata field 'redisHost': bad port in '" + host + "'");
-    }
-    port_ = static_cast<int>(port);
-  }
-  if (p.getBool("enableTLS"))
-    return unimplementedError("metadata field 'enableTLS': TLS to Redis is not supported yet");
-  password_ = p.get("redisPassword");
-  db_ = p.getInt("redisDB", 0);
+  ASSIGN_OR_RETURN(address_, redis_client::parseAddress(p));
   consumer_id_ = p.get("consumerID");
   if (consumer_id_.empty()) return invalidArgumentError("metadata field 'consumerID' is required");
   // Dapr's documented defaults; "0" in either disables redelivery of pending messages.
@@ -75,24 +45,8 @@ Status RedisPubSub::init(const runtime::Properties& p) {
 }
 
 StatusOr<std::unique_ptr<RedisPubSub::Connection>> RedisPubSub::connect(int64_t timeout_ms) const {
-  timeval tv{static_cast<time_t>(timeout_ms / 1000),
-             static_cast<suseconds_t>((timeout_ms % 1000) * 1000)};
   auto c = std::make_unique<Connection>();
-  c->ctx = redisConnectWithTimeout(host_.c_str(), port_, tv);
-  if (!c->ctx || c->ctx->err) {
-    std::string err = c->ctx ? c->ctx->errstr : "out of memory";
-    return unavailableError("cannot connect to redis at " + host_ + ":" + std::to_string(port_) +
-                            ": " + err);
-  }
-  redisSetTimeout(c->ctx, tv);
-  if (!password_.empty()) {
-    auto r = c->run({"AUTH", password_});
-    if (!r.ok()) return r.status();
-  }
-  if (db_ != 0) {
-    auto r = c->run({"SELECT", std::to_string(db_)});
-    if (!r.ok()) return r.status();
-  }
+  ASSIGN_OR_RETURN(c->ctx, redis_client::connect(address_, timeout_ms, timeout_ms));
   return c;
 }
 
@@ -234,6 +188,7 @@ void registerComponent(runtime::Registry& registry) {
   factory.type = "pubsub.redis";
   factory.fields = {{"redisHost", runtime::FieldType::kString, true, std::nullopt, {}},
                     {"redisPassword", runtime::FieldType::kString, false, std::nullopt, {}},
+                    {"redisUsername", runtime::FieldType::kString, false, std::nullopt, {}},
                     {"redisDB", runtime::FieldType::kInt, false, "0", {}},
                     {"consumerID", runtime::FieldType::kString, true, std::nullopt, {}},
                     {"enableTLS", runtime::FieldType::kBool, false, "false", {}},

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "sidecar/components/common/redis/redis_client.h"
 #include "sidecar/components/pubsub/pubsub.h"
 #include "sidecar/runtime/registry.h"
 
@@ -32,10 +33,7 @@ class RedisPubSub : public PubSub {
   StatusOr<std::unique_ptr<Connection>> connect(int64_t timeout_ms) const;
   void consume(std::string topic, Handler handler);
 
-  std::string host_;
-  int port_ = 6379;
-  std::string password_;
-  int64_t db_ = 0;
+  components::common::redis::Address address_;
   std::string consumer_id_;
   int64_t processing_timeout_ms_ = 15000;
   int64_t redeliver_interval_ms_ = 60000;

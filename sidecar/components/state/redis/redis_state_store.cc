@@ -10,6 +10,8 @@
 
 namespace outrigger::sidecar::components::state::redis {
 
+namespace redis_client = components::common::redis;
+
 namespace {
 
 // KEYS[1] key; ARGV: value, etag ("" none), first-write ("1"/"0"), ttl seconds ("0" none).
@@ -68,30 +70,7 @@ struct RedisStateStore::Reply {
 RedisStateStore::~RedisStateStore() { close(); }
 
 Status RedisStateStore::init(const runtime::Properties& p) {
-  std::string host = p.get("redisHost");
-  auto colon = host.rfind(':');
-  host_ = host.substr(0, colon);
-  if (colon != std::string::npos && host.find(']', colon) == std::string::npos) {
-    int64_t port;
-    if (!runtime::parseInt(host.substr(colon + 1), &port) || port <= 0 || port > 65535) {
-      return invalidArgumentError("metadata field 'redisHost': bad port in '" + host + "'");
-    }
-    port_ = static_cast<int>(port);
-  } else {
-    host_ = host;
-  }
-  // "[::1]:6379": hiredis wants the address without brackets.
-  if (host_.size() > 2 && host_.front() == '[' && host_.back() == ']') {
-    host_ = host_.substr(1, host_.size() - 2);
-  }
-  if (host_.empty()) return invalidArgumentError("metadata field 'redisHost': no host given");
-  if (p.getBool("enableTLS")) {
-    return unimplementedError(
-        "metadata field 'enableTLS': TLS to Redis is not supported by state.redis yet");
-  }
-  password_ = p.get("redisPassword");
-  username_ = p.get("redisUsername");
-  db_ = p.getInt("redisDB", 0);
+  ASSIGN_OR_RETURN(address_, redis_client::parseAddress(p));
   dial_timeout_ms_ = std::max<int64_t>(1, p.getDurationMs("dialTimeout", 5000));
   // hiredis has one timeout for both directions.
   io_timeout_ms_ = std::max<int64_t>(
@@ -105,41 +84,7 @@ Status RedisStateStore::init(const runtime::Properties& p) {
 }
 
 StatusOr<redisContext*> RedisStateStore::connect() {
-  auto timeval_of = [](int64_t ms) {
-    return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
-  };
-  redisContext* ctx = redisConnectWithTimeout(host_.c_str(), port_, timeval_of(dial_timeout_ms_));
-  if (!ctx || ctx->err) {
-    std::string err = ctx ? ctx->errstr : "out of memory";
-    if (ctx) redisFree(ctx);
-    return unavailableError("cannot connect to redis at " + host_ + ":" + std::to_string(port_) +
-                            ": " + err);
-  }
-  redisSetTimeout(ctx, timeval_of(io_timeout_ms_));
-  auto run = [&](const std::vector<std::string>& args) -> Status {
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    for (const auto& a : args) {
-      argv.push_back(a.c_str());
-      lens.push_back(a.size());
-    }
-    auto* r = static_cast<redisReply*>(
-        redisCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(), lens.data()));
-    if (!r) return unavailableError(std::string("redis: ") + ctx->errstr);
-    bool err = r->type == REDIS_REPLY_ERROR;
-    std::string msg = err ? std::string(r->str, r->len) : "";
-    freeReplyObject(r);
-    return err ? unauthenticatedError("redis: " + msg) : okStatus();
-  };
-  Status st;
-  if (!password_.empty())
-    st = username_.empty() ? run({"AUTH", password_}) : run({"AUTH", username_, password_});
-  if (st.ok() && db_ != 0) st = run({"SELECT", std::to_string(db_)});
-  if (!st.ok()) {
-    redisFree(ctx);
-    return st;
-  }
-  return ctx;
+  return redis_client::connect(address_, dial_timeout_ms_, io_timeout_ms_);
 }
 
 StatusOr<redisContext*> RedisStateStore::acquire() {
@@ -190,15 +135,7 @@ StatusOr<std::vector<RedisStateStore::Reply>> RedisStateStore::pipeline(
     Status failure;
     bool retryable = false;
     if (ctx.ok()) {
-      for (const auto& args : commands) {
-        std::vector<const char*> argv;
-        std::vector<size_t> lens;
-        for (const auto& a : args) {
-          argv.push_back(a.c_str());
-          lens.push_back(a.size());
-        }
-        redisAppendCommandArgv(*ctx, static_cast<int>(argv.size()), argv.data(), lens.data());
-      }
+      for (const auto& args : commands) redis_client::append(*ctx, args);
       std::vector<Reply> replies;
       for (size_t i = 0; i < commands.size(); ++i) {
         void* r = nullptr;

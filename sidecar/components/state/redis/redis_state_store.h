@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "sidecar/components/common/redis/redis_client.h"
 #include "sidecar/components/state/store.h"
 #include "sidecar/runtime/registry.h"
 
@@ -38,10 +39,7 @@ class RedisStateStore : public Store, public TransactionalStore {
   void release(redisContext* ctx, bool healthy);
   StatusOr<redisContext*> connect();
 
-  std::string host_;
-  int port_ = 6379;
-  std::string password_, username_;
-  int64_t db_ = 0;
+  components::common::redis::Address address_;
   int64_t dial_timeout_ms_ = 5000;
   int64_t io_timeout_ms_ = 3000;
   int max_retries_ = 3;
