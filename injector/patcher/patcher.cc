@@ -191,6 +191,47 @@ std::vector<std::string> sidecarArgs(const SidecarConfig& c, const std::string& 
   return args;
 }
 
+// The containers of a pod share one network namespace: a sidecar port an app container declares
+// too would keep the sidecar (or the app) from starting.
+Status checkPortClashes(const SidecarConfig& c, const Value* containers,
+                        const Value* init_containers) {
+  std::vector<std::pair<int, std::string>> ours = {
+      {c.http_port, "its HTTP API port"},
+      {c.public_port, "its health port"},
+      {c.grpc_port, "its gRPC API port (annotation " + std::string(a::kGrpcPort) + ")"},
+      {c.internal_grpc_port,
+       "its internal port (annotation " + std::string(a::kInternalGrpcPort) + ")"}};
+  if (c.enable_metrics) {
+    ours.push_back(
+        {c.metrics_port, "its metrics port (annotation " + std::string(a::kMetricsPort) + ")"});
+  }
+  for (const Value* list : {containers, init_containers}) {
+    if (!list) continue;
+    for (const auto& ctr : list->GetArray()) {
+      // An ordinary init container is done before the sidecar starts, unless the sidecar is a
+      // native one (then it runs first) or the init container is itself a native sidecar.
+      if (list == init_containers && !c.native_sidecar &&
+          stringMember(ctr, "restartPolicy") != "Always") {
+        continue;
+      }
+      const Value* ports = member(ctr, "ports");
+      if (!ports || !ports->IsArray()) continue;
+      for (const auto& p : ports->GetArray()) {
+        const Value* number = member(p, "containerPort");
+        std::string_view protocol = stringMember(p, "protocol");
+        if (!number || !number->IsInt() || (!protocol.empty() && protocol != "TCP")) continue;
+        for (const auto& [port, what] : ours) {
+          if (number->GetInt() != port) continue;
+          return invalidArgumentError("container \"" + std::string(stringMember(ctr, "name")) +
+                                      "\" declares port " + std::to_string(port) +
+                                      ", which the sidecar needs for " + what);
+        }
+      }
+    }
+  }
+  return okStatus();
+}
+
 bool containerHasEnv(const Value& container, std::string_view name) {
   const Value* env = member(container, "env");
   if (!env || !env->IsArray()) return false;
@@ -318,9 +359,14 @@ StatusOr<PatchResult> buildPatch(const Value& pod, std::string_view ns, const In
     }
   }
 
-  const Value* containers = member(*spec, "containers");
-  const Value* init_containers = member(*spec, "initContainers");
-  const Value* volumes = member(*spec, "volumes");
+  // A list sent as null (some clients do) is a list that is not there.
+  auto list = [&](const char* name) {
+    const Value* v = member(*spec, name);
+    return v && v->IsNull() ? nullptr : v;
+  };
+  const Value* containers = list("containers");
+  const Value* init_containers = list("initContainers");
+  const Value* volumes = list("volumes");
   if ((containers && !containers->IsArray()) || (init_containers && !init_containers->IsArray()) ||
       (volumes && !volumes->IsArray())) {
     return invalidArgumentError("the object is not a Pod: containers or volumes are not lists");
@@ -340,6 +386,7 @@ StatusOr<PatchResult> buildPatch(const Value& pod, std::string_view ns, const In
   bool id_annotated = !c.app_id.empty();
   std::string app_id = id_annotated ? c.app_id : defaultAppId(pod);
   RETURN_IF_ERROR(validateAppId(app_id, id_annotated));
+  RETURN_IF_ERROR(checkPortClashes(c, containers, init_containers));
 
   std::set<std::string, std::less<>> volume_names;
   if (volumes) {
@@ -553,27 +600,38 @@ StatusOr<PatchResult> buildPatch(const Value& pod, std::string_view ns, const In
   patch.add("/metadata/labels/" + escapePointer(a::kLabelMetricsEnabled),
             j.str(c.enable_metrics ? "true" : "false"));
 
-  // 5. What the app containers need to find the sidecar, unless they set it already.
+  // 5. What the app containers need to find the sidecar, unless they set it already. A native
+  // sidecar is up before the app's init containers run, so they get it too (one index further on:
+  // the sidecar went in first).
+  const std::pair<std::string_view, std::string> app_env[] = {
+      {"DAPR_HTTP_PORT", std::to_string(c.http_port)},
+      {"DAPR_GRPC_PORT", std::to_string(c.grpc_port)},
+      {"APP_PROTOCOL", c.app_protocol}};
+  std::vector<std::pair<const Value*, std::string>> apps;
   if (containers) {
-    const std::pair<std::string_view, std::string> app_env[] = {
-        {"DAPR_HTTP_PORT", std::to_string(c.http_port)},
-        {"DAPR_GRPC_PORT", std::to_string(c.grpc_port)},
-        {"APP_PROTOCOL", c.app_protocol}};
     for (rapidjson::SizeType i = 0; i < containers->Size(); ++i) {
-      const Value& app = (*containers)[i];
-      std::string base = "/spec/containers/" + std::to_string(i) + "/env";
-      const Value* env = member(app, "env");
-      bool has_list = env && env->IsArray();
-      Value missing = j.arr();
-      for (const auto& [name, value] : app_env) {
-        if (!containerHasEnv(app, name)) j.push(missing, j.envValue(name, value));
-      }
-      if (missing.Empty()) continue;
-      if (!has_list) {
-        patch.add(base, std::move(missing));
-      } else {
-        for (auto& e : missing.GetArray()) patch.add(base + "/-", Value(e, j.allocator()));
-      }
+      apps.emplace_back(&(*containers)[i], "/spec/containers/" + std::to_string(i));
+    }
+  }
+  if (c.native_sidecar && init_containers) {
+    for (rapidjson::SizeType i = 0; i < init_containers->Size(); ++i) {
+      apps.emplace_back(&(*init_containers)[i], "/spec/initContainers/" + std::to_string(i + 1));
+    }
+  }
+  for (const auto& [app_ptr, path] : apps) {
+    const Value& app = *app_ptr;
+    std::string base = path + "/env";
+    const Value* env = member(app, "env");
+    bool has_list = env && env->IsArray();
+    Value missing = j.arr();
+    for (const auto& [name, value] : app_env) {
+      if (!containerHasEnv(app, name)) j.push(missing, j.envValue(name, value));
+    }
+    if (missing.Empty()) continue;
+    if (!has_list) {
+      patch.add(base, std::move(missing));
+    } else {
+      for (auto& e : missing.GetArray()) patch.add(base + "/-", Value(e, j.allocator()));
     }
   }
 

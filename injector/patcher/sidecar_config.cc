@@ -11,6 +11,8 @@ namespace a = annotations;
 
 namespace {
 
+constexpr std::string_view kSupportedAppProtocol = "http";
+
 Status bad(std::string_view annotation, std::string_view value, std::string_view why) {
   return invalidArgumentError("invalid annotation " + std::string(annotation) + ": \"" +
                               std::string(value) + "\" " + std::string(why));
@@ -151,6 +153,15 @@ StatusOr<SidecarConfig> parseSidecarConfig(const AnnotationMap& annotations) {
   // Dapr's deprecated spelling of https/grpcs.
   if (app_ssl && c.app_protocol == "http") c.app_protocol = "https";
   if (app_ssl && c.app_protocol == "grpc") c.app_protocol = "grpcs";
+  // outriggerd refuses to start with any other protocol (sidecar/options.cc): denying the pod
+  // now beats a sidecar in a crash loop.
+  if (c.app_protocol != kSupportedAppProtocol) {
+    std::string_view key = app_ssl ? a::kAppSsl : a::kAppProtocol;
+    const std::string* v = r.get(key);
+    return bad(key, v ? *v : "",
+               "asks for app protocol " + c.app_protocol +
+                   ", which Outrigger's sidecar does not speak yet (it talks http to the app)");
+  }
 
   if (const std::string* v = r.value(a::kAppChannelAddress)) {
     if (hasSpaceOrComma(trim(*v))) return bad(a::kAppChannelAddress, *v, "is not a host address");

@@ -210,6 +210,7 @@ AdmissionResult review(std::string_view body, const AdmissionSettings& settings)
   r.outcome = Outcome::kInjected;
   r.app_id = built->app_id;
   r.body = response(api_version, uid, true, &built->patch, {}, built->warnings);
+  r.warnings = std::move(built->warnings);
   return r;
 }
 

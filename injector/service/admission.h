@@ -34,7 +34,8 @@ struct AdmissionResult {
   std::string body;  // AdmissionReview JSON, or the error text of a 400
   Outcome outcome = Outcome::kSkipped;
   std::string app_id;
-  std::string message;  // why skipped, denied or bad
+  std::string message;                // why skipped, denied or bad
+  std::vector<std::string> warnings;  // annotations accepted but not acted on
 };
 
 AdmissionResult review(std::string_view body, const AdmissionSettings& settings);

@@ -69,7 +69,10 @@ HttpReply Handler::mutate(std::string_view method, std::string_view content_type
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (metrics_) metrics_->recordReview(result, seconds);
   switch (result.outcome) {
-    case Outcome::kInjected: LOG_INFO << "injected the sidecar for app " << result.app_id; break;
+    case Outcome::kInjected:
+      LOG_INFO << "injected the sidecar for app " << result.app_id;
+      for (const auto& w : result.warnings) LOG_WARN << "app " << result.app_id << ": " << w;
+      break;
     case Outcome::kDenied: LOG_WARN << "denied a pod: " << result.message; break;
     case Outcome::kBadRequest: LOG_WARN << "bad admission request: " << result.message; break;
     case Outcome::kSkipped: LOG_DEBUG << "no sidecar: " << result.message; break;

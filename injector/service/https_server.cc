@@ -113,7 +113,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   std::shared_ptr<asio::ssl::context> ctx_;  // kept alive across certificate reloads
   beast::ssl_stream<beast::tcp_stream> stream_;
-  const HttpsServerOptions& options_;
+  const HttpsServerOptions options_;  // a copy: a session may outlive the server object
   const Handler* handler_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
