@@ -1,11 +1,13 @@
 #include "injector/service/https_server.h"
 
+#include <array>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <memory>
 #include <optional>
 
 #include "common/logging/log.h"
@@ -28,7 +30,11 @@ class Session : public std::enable_shared_from_this<Session> {
       : ctx_(std::move(ctx)),
         stream_(std::move(socket), *ctx_),
         options_(options),
-        handler_(handler) {}
+        handler_(handler) {
+    // The API server keeps its connections open between reviews: an idle one need not hold
+    // OpenSSL's read and write buffers (some 34 KB).
+    SSL_set_mode(stream_.native_handle(), SSL_MODE_RELEASE_BUFFERS);
+  }
 
   void run() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->handshake(); });
@@ -94,8 +100,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // The client may still be sending the body we refused: read it away (bounded) so closing does
   // not reset the connection before the client has read our answer.
   void drain() {
+    if (!scratch_) scratch_ = std::make_unique<std::array<char, 16384>>();
     beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
-    stream_.async_read_some(asio::buffer(scratch_),
+    stream_.async_read_some(asio::buffer(*scratch_),
                             [self = shared_from_this()](beast::error_code ec, size_t n) {
                               self->drained_ += n;
                               if (ec || self->drained_ > kMaxDrainBytes) return self->close();
@@ -117,7 +124,7 @@ class Session : public std::enable_shared_from_this<Session> {
   const Handler* handler_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  std::array<char, 16384> scratch_;
+  std::unique_ptr<std::array<char, 16384>> scratch_;  // only for draining a refused body
   size_t drained_ = 0;
 };
 
