@@ -5,10 +5,7 @@
 // Every wait is bounded.
 
 #include <gtest/gtest.h>
-#include <librdkafka/rdkafka.h>
-#include <librdkafka/rdkafka_mock.h>
 #include <signal.h>
-#include <yaml-cpp/yaml.h>
 
 #include <atomic>
 #include <chrono>
@@ -19,7 +16,9 @@
 
 #include "sidecar/runtime/registry.h"
 #include "tests/framework/broker_servers.h"
+#include "tests/framework/metadata_yaml.h"
 #include "tests/framework/servers.h"
+#include "tests/framework/shared_brokers.h"
 
 namespace outrigger::sidecar::components::pubsub {
 namespace {
@@ -45,39 +44,11 @@ testing::RedisServer& redis() {
   return server;
 }
 
-testing::RabbitMqServer& rabbit() {
-  static testing::RabbitMqServer server;
-  static std::string started = server.start();
-  EXPECT_EQ(started, "");
-  return server;
-}
-
 testing::MosquittoServer& mosquitto() {
   static testing::MosquittoServer server;
   static std::string started = server.start();
   EXPECT_EQ(started, "");
   return server;
-}
-
-// A mock Kafka cluster (one broker) living in this process; its handle only hosts it.
-struct KafkaMock {
-  rd_kafka_t* rk = nullptr;
-  rd_kafka_mock_cluster_t* cluster = nullptr;
-  std::string bootstraps;
-  KafkaMock() {
-    char err[256];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "log_level", "0", err, sizeof(err));
-    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
-    if (rk) cluster = rd_kafka_mock_cluster_new(rk, 1);
-    if (cluster) bootstraps = rd_kafka_mock_cluster_bootstraps(cluster);
-  }
-};
-
-KafkaMock& kafka() {
-  static KafkaMock* mock = new KafkaMock();  // never destroyed: components may outlive tests
-  EXPECT_FALSE(mock->bootstraps.empty()) << "cannot create a librdkafka mock cluster";
-  return *mock;
 }
 
 struct BrokerCase {
@@ -126,7 +97,7 @@ std::vector<BrokerCase> cases() {
                  [] {
                    // Durable queues kept while no consumer is connected, persistent messages:
                    // what surviving restarts takes (Dapr's defaults are neither).
-                   return Raw{{"connectionString", rabbit().url()},
+                   return Raw{{"connectionString", testing::sharedRabbitMq().url()},
                               {"durable", "true"},
                               {"deletedWhenUnused", "false"},
                               {"deliveryMode", "2"},
@@ -134,29 +105,19 @@ std::vector<BrokerCase> cases() {
                  },
                  true,
                  [] {
-                   rabbit().stop();
-                   return rabbit().start();
+                   testing::sharedRabbitMq().stop();
+                   return testing::sharedRabbitMq().start();
                  },
                  {},
                  "connectionString",
                  {"deliveryMode", "7"}});
   out.push_back({"pubsub.kafka",
                  [] {
-                   return Raw{{"brokers", kafka().bootstraps}, {"authType", "none"}};
+                   return Raw{{"brokers", testing::sharedKafka().bootstraps}, {"authType", "none"}};
                  },
                  true,
-                 [] {
-                   // The mock broker goes down and comes back (its log survives in memory).
-                   if (rd_kafka_mock_broker_set_down(kafka().cluster, 1))
-                     return std::string("cannot take the mock broker down");
-                   std::this_thread::sleep_for(std::chrono::milliseconds(500));
-                   if (rd_kafka_mock_broker_set_up(kafka().cluster, 1))
-                     return std::string("cannot bring the mock broker up");
-                   return std::string();
-                 },
-                 [](const std::string& topic) {
-                   rd_kafka_mock_topic_create(kafka().cluster, topic.c_str(), 1, 1);
-                 },
+                 [] { return testing::sharedKafka().restart(); },
+                 [](const std::string& topic) { testing::sharedKafka().createTopic(topic); },
                  "brokers",
                  {"authType", "password"}});
   out.push_back({"pubsub.mqtt3",
@@ -452,32 +413,13 @@ TEST(PubSubMetadataValidation, ConsumerIdIsRequired) {
 TEST(PubSubMetadataValidation, MetadataYamlMatchesTheFactory) {
   for (const char* name : {"redis", "rabbitmq", "kafka", "mqtt3"}) {
     SCOPED_TRACE(name);
-    std::string path =
-        std::string(OUTRIGGER_SOURCE_DIR) + "/sidecar/components/pubsub/" + name + "/metadata.yaml";
-    YAML::Node doc;
-    ASSERT_NO_THROW(doc = YAML::LoadFile(path)) << path;
-    EXPECT_EQ(doc["type"].as<std::string>(), "pubsub");
-    EXPECT_EQ(doc["name"].as<std::string>(), name);
     auto& registry = runtime::builtinRegistry();
     ASSERT_TRUE(registry.loadModuleFor(std::string("pubsub.") + name).ok());
     auto factory = registry.pubsub.find(std::string("pubsub.") + name, "v1");
     ASSERT_TRUE(factory.ok()) << factory.status().toString();
-    std::map<std::string, YAML::Node> documented;
-    for (YAML::const_iterator it = doc["metadata"].begin(); it != doc["metadata"].end(); ++it) {
-      const YAML::Node& field = *it;
-      documented[field["name"].as<std::string>()] = field;
-    }
-    EXPECT_EQ(documented.size(), (*factory)->fields.size());
-    for (const auto& field : (*factory)->fields) {
-      auto it = documented.find(field.name);
-      ASSERT_NE(it, documented.end()) << field.name << " is not in " << path;
-      EXPECT_EQ(it->second["required"].as<bool>(false), field.required) << field.name;
-      if (field.default_value) {
-        EXPECT_EQ(it->second["default"].as<std::string>(""), *field.default_value) << field.name;
-      } else {
-        EXPECT_FALSE(it->second["default"]) << field.name;
-      }
-    }
+    testing::expectMetadataYamlMatches(
+        std::string(OUTRIGGER_SOURCE_DIR) + "/sidecar/components/pubsub/" + name + "/metadata.yaml",
+        "pubsub", name, (*factory)->fields);
   }
 }
 

@@ -1,14 +1,13 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "sidecar/components/common/rabbitmq/amqp_client.h"
 #include "sidecar/components/pubsub/pubsub.h"
 #include "sidecar/runtime/registry.h"
 
@@ -25,11 +24,7 @@ namespace outrigger::sidecar::components::pubsub::rabbitmq {
 class RabbitMqPubSub : public PubSub {
  public:
   struct Config {
-    std::string host;
-    int port = 5672;
-    std::string user = "guest";
-    std::string password = "guest";
-    std::string vhost = "/";
+    components::common::rabbitmq::Address address;
     std::string consumer_id;
     bool durable = false;
     bool auto_delete = true;
@@ -41,9 +36,7 @@ class RabbitMqPubSub : public PubSub {
     int64_t max_len_bytes = 0;
     std::string exchange_kind = "fanout";
     int64_t reconnect_wait_ms = 3000;
-    int64_t timeout_ms = 10000;  // connect, every RPC, a publish's confirm
   };
-  class Connection;
 
   ~RabbitMqPubSub() override;
   Status init(const runtime::Properties& properties) override;
@@ -54,17 +47,13 @@ class RabbitMqPubSub : public PubSub {
  private:
   struct Subscription;
   Status publishOnce(const PublishRequest& request);
-  Status setUp(Connection& conn, const Subscription& sub) const;
-  void consume(Subscription* sub);
-  // Sleeps up to ms; false when the component closed meanwhile.
-  bool pause(int64_t ms);
+  Status setUp(components::common::rabbitmq::Connection& conn, const Subscription& sub) const;
 
   Config config_;
   std::mutex publish_mutex_;
-  std::unique_ptr<Connection> publisher_;
+  std::unique_ptr<components::common::rabbitmq::Connection> publisher_;
   std::set<std::string> declared_;  // exchanges declared on the publisher's connection
   std::mutex mutex_;
-  std::condition_variable cv_;
   std::vector<std::unique_ptr<Subscription>> subscriptions_;
   std::atomic<bool> closed_{false};
 };
