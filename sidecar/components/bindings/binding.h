@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status/status.h"
@@ -37,8 +38,28 @@ class OutputBinding {
 
 struct InputEvent {
   std::string data;
-  Metadata metadata;
+  Metadata metadata;  // sent to the app as HTTP headers
 };
+
+// A name or value escaped as a URL query component (Go's url.QueryEscape, which Dapr's brokers
+// apply to message headers), so that a broker's bytes cannot break the HTTP request to the app.
+inline std::string queryEscape(std::string_view s) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    if (alnum || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else if (c == ' ') {
+      out += '+';
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
 
 // Delivers one event to the app; OK with the app's reply body, or an error when the app did
 // not take it (the component then retries or nacks as its backend allows).
