@@ -74,9 +74,11 @@ spec:
   version: v1
   metadata:
   - name: host
-    value: ")" + sharedRabbitMq().url() + R"("
+    value: ")" + sharedRabbitMq().url() +
+                           R"("
   - name: queueName
-    value: orders-)" + suffix_ + R"(
+    value: orders-)" + suffix_ +
+                           R"(
   - name: reconnectWaitInSeconds
     value: "1"
 )")) << sidecar_.log();
@@ -96,7 +98,8 @@ spec:
   version: v1
   metadata:
   - name: brokers
-    value: ")" + sharedKafka().bootstraps + R"("
+    value: ")" + sharedKafka().bootstraps +
+                           R"("
   - name: authType
     value: none
   - name: topics
@@ -114,8 +117,7 @@ spec:
       },
       30000));
   for (int i = 0; i < 300; ++i) {
-    if (sidecar_.log().find("input binding events delivers to /events") != std::string::npos)
-      break;
+    if (sidecar_.log().find("input binding events delivers to /events") != std::string::npos) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   roundTrip("events");
@@ -134,8 +136,8 @@ spec:
     value: ")" + sharedRabbitMq().url() + R"("
 )");
   std::string output;
-  int code = SidecarProcess::runToExit(
-      {"--app-id", "bindings-app", "--resources-path", dir_}, &output);
+  int code =
+      SidecarProcess::runToExit({"--app-id", "bindings-app", "--resources-path", dir_}, &output);
   EXPECT_NE(code, 0);
   EXPECT_NE(output.find("queueName"), std::string::npos) << output;
 }
