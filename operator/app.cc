@@ -15,7 +15,7 @@
 #include "common/kube/kube_client.h"
 #include "common/logging/log.h"
 #include "common/metrics/metrics.h"
-#include "operator/api/component_streams.h"
+#include "operator/api/resource_streams.h"
 #include "operator/handlers/service_reconciler.h"
 #include "operator/informer.h"
 #include "operator/leader_election.h"
@@ -55,18 +55,31 @@ int run(int argc, char** argv) {
   std::atomic<bool> always_leader{!o.leader_elect};
   auto is_leader = [&] { return always_leader || election.isLeader(); };
 
-  api::ComponentStreams streams(client);
+  api::ResourceStreams streams(client);
   if (Status st = streams.listen(o.listen_address, static_cast<uint16_t>(o.port)); !st.ok()) {
     LOG_ERROR << "sidecar API: " << st.message();
     return 1;
   }
-  LOG_INFO << "serving components to sidecars on port " << streams.port();
+  LOG_INFO << "serving resources to sidecars on port " << streams.port();
 
   handlers::ServiceReconciler services(client, is_leader);
-  Informer components(
-      client, "/apis/dapr.io/v1alpha1/components",
-      {[&](const json::Value& items) { streams.onList(items); },
-       [&](const std::string& type, const json::Value& obj) { streams.onEvent(type, obj); }});
+  // One informer per streamed kind; the stream is ready once all of them listed.
+  std::vector<std::unique_ptr<Informer>> resources;
+  for (const auto& k : api::streamedKinds()) {
+    std::string kind = k.kind;
+    resources.push_back(std::make_unique<Informer>(
+        client, k.path,
+        Informer::Handlers{
+            [&streams, kind](const json::Value& items) { streams.onList(kind, items); },
+            [&streams, kind](const std::string& type, const json::Value& obj) {
+              streams.onEvent(kind, type, obj);
+            }}));
+  }
+  auto resources_synced = [&] {
+    for (const auto& r : resources)
+      if (!r->synced()) return false;
+    return true;
+  };
   Informer deployments(client, "/apis/apps/v1/deployments",
                        {[&](const json::Value& items) { services.onList("Deployment", items); },
                         [&](const std::string& type, const json::Value& obj) {
@@ -78,7 +91,7 @@ int run(int argc, char** argv) {
                            services.onEvent("StatefulSet", type, obj);
                          }});
   if (o.leader_elect) election.start();
-  components.start();
+  for (auto& r : resources) r->start();
   deployments.start();
   statefulsets.start();
 
@@ -116,7 +129,7 @@ int run(int argc, char** argv) {
                       .Add({});
   auto& sidecars = prometheus::BuildGauge()
                        .Name("outrigger_operator_sidecars_connected")
-                       .Help("Sidecars streaming components.")
+                       .Help("Sidecars streaming resources.")
                        .Register(*registry)
                        .Add({});
   auto& leader = prometheus::BuildGauge()
@@ -128,7 +141,7 @@ int run(int argc, char** argv) {
   http::ServerOptions hopts;
   hopts.port = static_cast<uint16_t>(o.healthz_port);
   http::Server healthz(ioc, hopts, [&](http::Request&&, http::Responder respond) {
-    bool ready = components.synced();
+    bool ready = resources_synced();
     respond(http::makeResponse(ready ? 200 : 503, ready ? "ok" : "not synced", "text/plain"));
   });
   http::ServerOptions mopts;
@@ -155,7 +168,7 @@ int run(int argc, char** argv) {
   ioc.run();
   stop_resync = true;
   resyncer.join();
-  components.stop();
+  for (auto& r : resources) r->stop();
   deployments.stop();
   statefulsets.stop();
   election.stop();

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <set>
 #include <thread>
 
 #include "common/http/client.h"
@@ -25,6 +26,7 @@
 #include "sidecar/options.h"
 #include "sidecar/pubsub/subscriber.h"
 #include "sidecar/resiliency/resiliency.h"
+#include "sidecar/runtime/hot_reload.h"
 #include "sidecar/runtime/operator_client.h"
 #include "sidecar/runtime/processor.h"
 #include "sidecar/runtime/registry.h"
@@ -95,19 +97,56 @@ int run(int argc, char** argv) {
     LOG_WARN << "kubernetes mode without --control-plane-address: using --resources-path only";
   }
 
-  // Components.
+  // Resources: from the resources path, and in Kubernetes mode streamed from the operator too.
   auto resources = runtime::loadResources(o.resources_paths, o.app_id, ctx.namespace_name);
   if (!resources.ok()) {
     LOG_ERROR << "failed to load resources: " << resources.status().message();
     return 1;
   }
+  runtime::HotReloader reloader(ctx);
+  std::unique_ptr<runtime::OperatorClient> operator_client;
+  struct StopStream {  // on every way out: release the stream before what it calls into
+    runtime::HotReloader& reloader;
+    std::unique_ptr<runtime::OperatorClient>& client;
+    ~StopStream() {
+      reloader.close();
+      if (client) client->stop();
+    }
+  } stop_stream{reloader, operator_client};
+  if (o.mode == "kubernetes" && !o.control_plane_address.empty()) {
+    runtime::OperatorClientOptions copts;
+    copts.address = o.control_plane_address;
+    copts.namespace_name = ctx.namespace_name.empty() ? "default" : ctx.namespace_name;
+    copts.app_id = o.app_id;
+    operator_client = std::make_unique<runtime::OperatorClient>(copts);
+    operator_client->start();
+    if (!operator_client->waitSynced(std::chrono::seconds(10))) {
+      LOG_WARN << "no resource list from the operator at " << o.control_plane_address
+               << " yet; serving without it and applying it when it arrives";
+    }
+    runtime::Resources streamed = operator_client->attach(&reloader);
+    std::set<std::string> names;
+    for (const auto& c : resources->components) names.insert(c.name);
+    for (auto& c : streamed.components) {
+      if (!names.insert(c.name).second) {
+        LOG_WARN << "component " << c.name << " from the operator: a file defines it already";
+        continue;
+      }
+      resources->components.push_back(std::move(c));
+    }
+    for (auto& r : streamed.others) resources->others.push_back(std::move(r));
+  }
+  // A bad file stops start-up; a bad resource from the operator is logged and left out.
+  auto streamed = [](const runtime::Resource& r) { return r.source.rfind("operator:", 0) == 0; };
+
   auto resiliency = resiliency::Resiliency::load(resources->others, o.app_id);
   if (!resiliency.ok()) {
     LOG_ERROR << "failed to load resiliency: " << resiliency.status().message();
     return 1;
   }
-  if ((*resiliency)->count() > 0)
+  if ((*resiliency)->count() > 0) {
     LOG_INFO << (*resiliency)->count() << " resiliency policies loaded";
+  }
   runtime::ProcessorOptions popts;
   popts.resiliency = *resiliency;
   popts.app_id = o.app_id;
@@ -120,30 +159,38 @@ int run(int argc, char** argv) {
     return 1;
   }
   ctx.failed_components = processor.failed();
-  // Kubernetes mode: components come from the operator and are reloaded as they change.
-  std::unique_ptr<runtime::OperatorClient> operator_client;
-  if (o.mode == "kubernetes" && !o.control_plane_address.empty()) {
-    runtime::OperatorClientOptions copts;
-    copts.address = o.control_plane_address;
-    copts.namespace_name = ctx.namespace_name.empty() ? "default" : ctx.namespace_name;
-    copts.app_id = o.app_id;
-    operator_client = std::make_unique<runtime::OperatorClient>(copts, processor);
-    operator_client->start();
-    if (!operator_client->waitSynced(std::chrono::seconds(10))) {
-      LOG_WARN << "no component list from the operator at " << o.control_plane_address
-               << " yet; serving without it and applying it when it arrives";
-    }
-  }
   std::vector<pubsub::Subscription> declarative;
+  auto parse_subscriptions = [&](const std::vector<runtime::Resource>& list) {
+    std::vector<pubsub::Subscription> out;
+    for (const auto& r : list) {
+      if (r.kind != "Subscription") continue;
+      auto sub = pubsub::parseDeclarative(r);
+      if (!sub.ok()) {
+        if (!streamed(r)) return StatusOr<std::vector<pubsub::Subscription>>(sub.status());
+        LOG_ERROR << "subscription left out: " << sub.status().message();
+        continue;
+      }
+      out.push_back(std::move(*sub));
+    }
+    return StatusOr<std::vector<pubsub::Subscription>>(std::move(out));
+  };
+  if (auto subs = parse_subscriptions(resources->others); subs.ok()) {
+    declarative = std::move(*subs);
+  } else {
+    LOG_ERROR << "failed to load subscription: " << subs.status().message();
+    processor.closeAll();
+    return 1;
+  }
   for (const auto& r : resources->others) {
-    if (r.kind != "Subscription") continue;
-    auto sub = pubsub::parseDeclarative(r);
-    if (!sub.ok()) {
-      LOG_ERROR << "failed to load subscription: " << sub.status().message();
+    if (r.kind != "HTTPEndpoint") continue;
+    auto endpoint = runtime::parseHttpEndpoint(r, ctx.compstore);
+    if (!endpoint.ok()) {
+      LOG_ERROR << "failed to load HTTPEndpoint: " << endpoint.status().message();
+      if (streamed(r)) continue;
       processor.closeAll();
       return 1;
     }
-    declarative.push_back(std::move(*sub));
+    ctx.http_endpoints.put(std::move(*endpoint));
   }
 
   // One io_context per I/O thread: a connection, its request and the upstream call it makes all
@@ -282,21 +329,33 @@ int run(int argc, char** argv) {
     input_bindings =
         std::make_unique<bindings::InputBindings>(ctx, app_channel, inbound("bindings"));
   }
+  if (subscriber) subscriber->setDeclarative(declarative);
+  runtime::HotReloadHooks hooks;
+  hooks.component_loaded = [&](const std::string& name) {
+    if (subscriber) subscriber->resubscribe(name);
+    if (input_bindings) input_bindings->restart(name);
+  };
+  hooks.subscriptions_changed = [&](const std::vector<runtime::Resource>& list) {
+    auto subs = parse_subscriptions(list);
+    if (subscriber && subs.ok()) subscriber->setDeclarative(std::move(*subs));
+  };
+  reloader.open(&processor, *resources, std::move(hooks));
+
   std::thread app_waiter;
   if (o.app_port > 0) {
-    app_waiter = std::thread([&ctx, &subscriber, &input_bindings, declarative] {
+    app_waiter = std::thread([&ctx, &subscriber, &input_bindings] {
       waitForApp(ctx);
       if (ctx.shutting_down || !ctx.app_connected) return;
-      auto subs = declarative;
+      std::vector<pubsub::Subscription> programmatic;
       if (ctx.compstore.pubsub.size() > 0) {
-        auto programmatic = subscriber->fetchProgrammatic();
-        if (!programmatic.ok()) {
-          LOG_WARN << "programmatic subscriptions: " << programmatic.status().message();
+        auto fetched = subscriber->fetchProgrammatic();
+        if (!fetched.ok()) {
+          LOG_WARN << "programmatic subscriptions: " << fetched.status().message();
         } else {
-          subs.insert(subs.end(), programmatic->begin(), programmatic->end());
+          programmatic = std::move(*fetched);
         }
       }
-      subscriber->start(subs);
+      subscriber->start(std::move(programmatic));
       input_bindings->start();
       ctx.app_ready = true;
     });
@@ -327,6 +386,7 @@ int run(int argc, char** argv) {
   shutdown = [&] {
     if (ctx.shutting_down.exchange(true)) return;
     LOG_INFO << "shutting down (graceful window " << o.graceful_shutdown_seconds << "s)";
+    reloader.close();  // no component is re-created while they are being closed
     resolver->unregisterSelf();
     http_server.stopAccepting();
     internal_server->stopAccepting();
@@ -367,6 +427,7 @@ int run(int argc, char** argv) {
   for (auto& t : io_threads) t.join();
 
   ctx.shutting_down = true;
+  reloader.close();
   if (operator_client) operator_client->stop();
   if (app_waiter.joinable()) app_waiter.join();
   if (closer.joinable()) closer.join();

@@ -103,10 +103,11 @@ int httpStatusFor(const Status& status);
 template <typename T>
 class StatusOr {
  public:
-  StatusOr(const T& value) : value_(value) {}                // NOLINT: implicit by design
-  StatusOr(T&& value) : value_(std::move(value)) {}          // NOLINT
-  StatusOr(const Status& status) : status_(status) {}        // NOLINT
-  StatusOr(Status&& status) : status_(std::move(status)) {}  // NOLINT
+  // A value's status is OK: code that wraps a result generically may ask for it.
+  StatusOr(const T& value) : status_(), value_(value) {}        // NOLINT: implicit by design
+  StatusOr(T&& value) : status_(), value_(std::move(value)) {}  // NOLINT
+  StatusOr(const Status& status) : status_(status) {}           // NOLINT
+  StatusOr(Status&& status) : status_(std::move(status)) {}     // NOLINT
 
   bool ok() const { return value_.has_value(); }
   const Status& status() const { return status_; }

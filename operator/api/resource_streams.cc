@@ -1,4 +1,4 @@
-#include "operator/api/component_streams.h"
+#include "operator/api/resource_streams.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -47,10 +47,32 @@ std::string eventLine(const std::string& type, const std::string& object_json) {
   return "{\"type\":\"" + type + "\",\"object\":" + object_json + "}";
 }
 
+// The spec list whose items may carry a secretKeyRef: component metadata, endpoint headers.
+const char* secretRefList(const std::string& kind) {
+  if (kind == "Component") return "metadata";
+  if (kind == "HTTPEndpoint") return "headers";
+  return nullptr;
+}
+
+std::string apiVersionOf(const std::string& kind) {
+  return kind == "Subscription" ? "dapr.io/v2alpha1" : "dapr.io/v1alpha1";
+}
+
 }  // namespace
 
-bool scopedTo(const json::Value& component, const std::string& app_id) {
-  const json::Value* scopes = json::find(component, "scopes");
+const std::vector<StreamedKind>& streamedKinds() {
+  static const std::vector<StreamedKind> kinds = {
+      {"Component", "/apis/dapr.io/v1alpha1/components"},
+      {"Subscription", "/apis/dapr.io/v2alpha1/subscriptions"},
+      {"Configuration", "/apis/dapr.io/v1alpha1/configurations"},
+      {"Resiliency", "/apis/dapr.io/v1alpha1/resiliencies"},
+      {"HTTPEndpoint", "/apis/dapr.io/v1alpha1/httpendpoints"},
+  };
+  return kinds;
+}
+
+bool scopedTo(const json::Value& resource, const std::string& app_id) {
+  const json::Value* scopes = json::find(resource, "scopes");
   if (!scopes || !scopes->IsArray() || scopes->Empty()) return true;
   for (const auto& s : scopes->GetArray()) {
     if (s.IsString() && app_id == s.GetString()) return true;
@@ -58,16 +80,27 @@ bool scopedTo(const json::Value& component, const std::string& app_id) {
   return false;
 }
 
-ComponentStreams::~ComponentStreams() { stop(); }
+ResourceStreams::~ResourceStreams() { stop(); }
 
-std::string ComponentStreams::resolved(const json::Value& object) {
+std::string ResourceStreams::resolved(const std::string& kind, const json::Value& object,
+                                      bool with_secrets) {
   json::Document doc;
   doc.CopyFrom(object, doc.GetAllocator());
+  if (!doc.IsObject()) return "{}";
+  // Items of a list response may lack kind and apiVersion; the sidecar needs both.
+  if (!doc.HasMember("kind")) {
+    doc.AddMember("kind", json::Value(kind.c_str(), doc.GetAllocator()), doc.GetAllocator());
+  }
+  if (!doc.HasMember("apiVersion")) {
+    doc.AddMember("apiVersion", json::Value(apiVersionOf(kind).c_str(), doc.GetAllocator()),
+                  doc.GetAllocator());
+  }
+  const char* list = with_secrets ? secretRefList(kind) : nullptr;
   std::string ns = field(doc, "metadata", "namespace");
   std::string store = field(doc, "auth", "secretStore");
   json::Value* spec = doc.HasMember("spec") ? &doc["spec"] : nullptr;
   json::Value* items =
-      spec && spec->IsObject() && spec->HasMember("metadata") ? &(*spec)["metadata"] : nullptr;
+      list && spec && spec->IsObject() && spec->HasMember(list) ? &(*spec)[list] : nullptr;
   if (items && items->IsArray() && (store.empty() || store == "kubernetes")) {
     for (auto& item : items->GetArray()) {
       if (!item.IsObject() || !item.HasMember("secretKeyRef")) continue;
@@ -81,7 +114,7 @@ std::string ComponentStreams::resolved(const json::Value& object) {
       const json::Value* data = secret.ok() ? json::find(*secret, "data") : nullptr;
       const json::Value* value = data ? json::find(*data, key.c_str()) : nullptr;
       if (!value || !value->IsString()) {
-        LOG_WARN << "component " << field(doc, "metadata", "name") << ": secret " << ns << "/"
+        LOG_WARN << kind << " " << field(doc, "metadata", "name") << ": secret " << ns << "/"
                  << name << " key " << key << " not found";
         continue;
       }
@@ -99,7 +132,7 @@ std::string ComponentStreams::resolved(const json::Value& object) {
   return json::serialize(doc);
 }
 
-void ComponentStreams::publish(const std::string& namespace_name, const std::string& line) {
+void ResourceStreams::publish(const std::string& namespace_name, const std::string& line) {
   for (Session* s : sessions_) {
     if (s->namespace_name != namespace_name) continue;
     if (s->lines.size() >= kMaxQueuedLines) {
@@ -111,47 +144,55 @@ void ComponentStreams::publish(const std::string& namespace_name, const std::str
   }
 }
 
-void ComponentStreams::onList(const json::Value& items) {
+void ResourceStreams::onList(const std::string& kind, const json::Value& items) {
+  const std::string prefix = kind + "/";
   std::map<std::string, std::map<std::string, std::string>> fresh;
   for (const auto& item : items.GetArray()) {
-    fresh[field(item, "metadata", "namespace")][field(item, "metadata", "name")] = resolved(item);
+    fresh[field(item, "metadata", "namespace")][prefix + field(item, "metadata", "name")] =
+        resolved(kind, item);
   }
   std::lock_guard<std::mutex> lock(mutex_);
-  // Tell connected sidecars what changed while the watch was down.
-  for (const auto& [ns, by_name] : cache_) {
-    for (const auto& [name, text] : by_name) {
-      auto it = fresh[ns].find(name);
-      if (it == fresh[ns].end()) publish(ns, eventLine("DELETED", text));
+  // Tell connected sidecars what changed while the watch was down; other kinds stay as they are.
+  for (auto& [ns, by_key] : cache_) {
+    for (auto it = by_key.begin(); it != by_key.end();) {
+      if (it->first.rfind(prefix, 0) == 0 && !fresh[ns].count(it->first)) {
+        publish(ns, eventLine("DELETED", it->second));
+        it = by_key.erase(it);
+      } else {
+        ++it;
+      }
     }
   }
-  for (const auto& [ns, by_name] : fresh) {
-    for (const auto& [name, text] : by_name) {
-      auto& old = cache_[ns];
-      auto it = old.find(name);
-      if (it == old.end()) {
+  for (auto& [ns, by_key] : fresh) {
+    auto& current = cache_[ns];
+    for (auto& [key, text] : by_key) {
+      auto it = current.find(key);
+      if (it == current.end()) {
         publish(ns, eventLine("ADDED", text));
       } else if (it->second != text) {
         publish(ns, eventLine("MODIFIED", text));
       }
+      current[key] = std::move(text);
     }
   }
-  cache_ = std::move(fresh);
 }
 
-void ComponentStreams::onEvent(const std::string& type, const json::Value& object) {
+void ResourceStreams::onEvent(const std::string& kind, const std::string& type,
+                              const json::Value& object) {
   std::string ns = field(object, "metadata", "namespace");
-  std::string name = field(object, "metadata", "name");
-  std::string text = type == "DELETED" ? json::serialize(object) : resolved(object);
+  std::string key = kind + "/" + field(object, "metadata", "name");
+  // A deleted object's secrets are not looked up again: the sidecar needs its name only.
+  std::string text = resolved(kind, object, type != "DELETED");
   std::lock_guard<std::mutex> lock(mutex_);
   if (type == "DELETED") {
-    cache_[ns].erase(name);
+    cache_[ns].erase(key);
   } else {
-    cache_[ns][name] = text;
+    cache_[ns][key] = text;
   }
   publish(ns, eventLine(type, text));
 }
 
-Status ComponentStreams::listen(const std::string& address, uint16_t port) {
+Status ResourceStreams::listen(const std::string& address, uint16_t port) {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
   int one = 1;
   ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -173,7 +214,7 @@ Status ComponentStreams::listen(const std::string& address, uint16_t port) {
   return okStatus();
 }
 
-void ComponentStreams::acceptLoop() {
+void ResourceStreams::acceptLoop() {
   while (!stopping_) {
     pollfd p{listen_fd_, POLLIN, 0};
     if (::poll(&p, 1, 200) <= 0) continue;
@@ -192,7 +233,7 @@ void ComponentStreams::acceptLoop() {
   }
 }
 
-void ComponentStreams::serve(int fd) {
+void ResourceStreams::serve(int fd) {
   std::string request;
   char buf[4096];
   while (request.find("\r\n\r\n") == std::string::npos && request.size() < 16384) {
@@ -206,9 +247,9 @@ void ComponentStreams::serve(int fd) {
   }
   std::string_view path, query;
   http::splitTarget(target, &path, &query);
-  // /v1/namespaces/{ns}/components/stream
+  // /v1/namespaces/{ns}/resources/stream
   std::string p(path);
-  const std::string prefix = "/v1/namespaces/", suffix = "/components/stream";
+  const std::string prefix = "/v1/namespaces/", suffix = "/resources/stream";
   if (request.rfind("GET ", 0) != 0 || p.rfind(prefix, 0) != 0 ||
       p.size() <= prefix.size() + suffix.size() ||
       p.compare(p.size() - suffix.size(), suffix.size(), suffix) != 0) {
@@ -224,7 +265,7 @@ void ComponentStreams::serve(int fd) {
   std::deque<std::string> initial;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (const auto& [name, text] : cache_[session.namespace_name]) {
+    for (const auto& [key, text] : cache_[session.namespace_name]) {
       json::Document doc;
       doc.Parse(text.c_str());
       if (scopedTo(doc, session.app_id)) initial.push_back(eventLine("ADDED", text));
@@ -256,12 +297,12 @@ void ComponentStreams::serve(int fd) {
   ::close(fd);
 }
 
-size_t ComponentStreams::sessionCount() {
+size_t ResourceStreams::sessionCount() {
   std::lock_guard<std::mutex> lock(mutex_);
   return sessions_.size();
 }
 
-void ComponentStreams::stop() {
+void ResourceStreams::stop() {
   if (stopping_.exchange(true)) return;
   {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -1,6 +1,7 @@
 #pragma once
 
-// Serves each sidecar the Components of its namespace as a stream (the protocol is in
+// Serves each sidecar the dapr.io resources of its namespace (Components, Subscriptions,
+// Configurations, Resiliencies, HTTPEndpoints) as one stream (the protocol is in
 // docs/architecture.md): the current list filtered by scopes, SYNCED, then every change, with
 // PING heartbeats. Kubernetes secret references are resolved here, as Dapr's operator does.
 
@@ -21,14 +22,14 @@
 
 namespace outrigger::operator_::api {
 
-class ComponentStreams {
+class ResourceStreams {
  public:
-  explicit ComponentStreams(kube::KubeClient& client) : client_(client) {}
-  ~ComponentStreams();
+  explicit ResourceStreams(kube::KubeClient& client) : client_(client) {}
+  ~ResourceStreams();
 
-  // Informer callbacks for dapr.io/v1alpha1 components in all namespaces.
-  void onList(const json::Value& items);
-  void onEvent(const std::string& type, const json::Value& object);
+  // Informer callbacks for one kind ("Component", "Subscription", ...) in all namespaces.
+  void onList(const std::string& kind, const json::Value& items);
+  void onEvent(const std::string& kind, const std::string& type, const json::Value& object);
 
   Status listen(const std::string& address, uint16_t port);
   uint16_t port() const { return port_; }
@@ -46,11 +47,12 @@ class ComponentStreams {
   void acceptLoop();
   void serve(int fd);
   void publish(const std::string& namespace_name, const std::string& line);
-  std::string resolved(const json::Value& object);
+  std::string resolved(const std::string& kind, const json::Value& object,
+                       bool with_secrets = true);
 
   kube::KubeClient& client_;
   std::mutex mutex_;
-  // namespace -> name -> resolved component JSON
+  // namespace -> "Kind/name" -> resolved object JSON
   std::map<std::string, std::map<std::string, std::string>> cache_;
   std::set<Session*> sessions_;
   int listen_fd_ = -1;
@@ -60,7 +62,14 @@ class ComponentStreams {
   std::atomic<int> active_{0};  // serving threads (detached)
 };
 
-// True when the component's scopes are empty or name app_id.
-bool scopedTo(const json::Value& component, const std::string& app_id);
+// True when the resource's scopes are empty or name app_id.
+bool scopedTo(const json::Value& resource, const std::string& app_id);
+
+// The kinds streamed, with the collection each is listed and watched from.
+struct StreamedKind {
+  const char* kind;
+  const char* path;
+};
+const std::vector<StreamedKind>& streamedKinds();
 
 }  // namespace outrigger::operator_::api

@@ -18,17 +18,29 @@ bool InputBindings::appListens(const std::string& route) {
 }
 
 void InputBindings::start() {
-  for (const auto& inst : context_.compstore.bindings.all()) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  started_ = true;
+  for (const auto& inst : context_.compstore.bindings.all()) startOne(inst);
+}
+
+void InputBindings::restart(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!started_) return;
+  if (auto inst = context_.compstore.bindings.get(name)) startOne(inst);
+}
+
+void InputBindings::startOne(const std::shared_ptr<const runtime::BindingInstance>& inst) {
+  {
     b::InputBinding* input = inst->component->input();
-    if (!input) continue;
+    if (!input) return;
     std::string direction = inst->properties.get("direction");
-    if (!direction.empty() && direction.find("input") == std::string::npos) continue;
+    if (!direction.empty() && direction.find("input") == std::string::npos) return;
     std::string route = inst->properties.get("route", "/" + inst->spec.name);
     if (route.empty() || route.front() != '/') route.insert(route.begin(), '/');
     if (direction.find("input") == std::string::npos && !appListens(route)) {
       LOG_INFO << "app does not listen on " << route << ": input binding " << inst->spec.name
                << " not read";
-      continue;
+      return;
     }
     std::string name = inst->spec.name;
     Status st =
@@ -59,7 +71,7 @@ void InputBindings::start() {
         });
     if (!st.ok()) {
       LOG_ERROR << "input binding " << inst->spec.name << " failed to start: " << st.message();
-      continue;
+      return;
     }
     LOG_INFO << "input binding " << inst->spec.name << " delivers to " << route;
   }

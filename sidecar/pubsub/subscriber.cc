@@ -44,40 +44,71 @@ StatusOr<std::vector<Subscription>> Subscriber::fetchProgrammatic() {
   return parseProgrammatic(res.body());
 }
 
-void Subscriber::start(const std::vector<Subscription>& subscriptions) {
-  const std::string& app_id = context_.options.app_id;
-  for (const auto& s : subscriptions) {
-    if (!s.scopes.empty() &&
-        std::find(s.scopes.begin(), s.scopes.end(), app_id) == s.scopes.end()) {
-      continue;
-    }
-    auto inst = context_.compstore.pubsub.get(s.pubsub);
-    if (!inst) {
-      LOG_WARN << "subscription to topic " << s.topic << ": pubsub '" << s.pubsub
-               << "' is not loaded";
-      continue;
-    }
-    if (!topicAllowed(inst->properties, app_id, s.topic, TopicOperation::kSubscribe)) {
-      LOG_WARN << "subscription to topic " << s.topic << " on " << s.pubsub
-               << " is not allowed for app " << app_id;
-      continue;
-    }
-    auto sub = std::make_shared<const Subscription>(s);
-    Status st =
-        inst->component->subscribe(ps::SubscribeRequest{s.topic, s.metadata},
-                                   [this, sub](const ps::Message& m) { return handle(*sub, m); });
-    if (!st.ok()) {
-      LOG_ERROR << "failed to subscribe to topic " << s.topic << " on " << s.pubsub << ": "
-                << st.message();
-      continue;
-    }
-    active_.push_back(sub);
-    runtime::SubscriptionInfo info{s.pubsub, s.topic, s.dead_letter_topic, s.type, {}, s.metadata};
-    for (const auto& r : s.rules) info.rules.emplace_back(r.match ? r.match->text() : "", r.path);
-    std::lock_guard<std::mutex> lock(context_.subscriptions_mutex);
-    context_.subscriptions.push_back(std::move(info));
-    LOG_INFO << "subscribed to topic " << s.topic << " on pubsub " << s.pubsub;
+void Subscriber::setDeclarative(std::vector<Subscription> subscriptions) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  declarative_ = std::move(subscriptions);
+}
+
+void Subscriber::start(std::vector<Subscription> programmatic) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  programmatic_ = std::move(programmatic);
+  started_ = true;
+  for (const auto* list : {&declarative_, &programmatic_}) {
+    for (const auto& s : *list) subscribeOne(s);
   }
+}
+
+void Subscriber::resubscribe(const std::string& pubsub) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!started_) return;
+  active_.erase(std::remove_if(active_.begin(), active_.end(),
+                               [&](const auto& sub) { return sub->pubsub == pubsub; }),
+                active_.end());
+  {
+    std::lock_guard<std::mutex> info_lock(context_.subscriptions_mutex);
+    auto& infos = context_.subscriptions;
+    infos.erase(std::remove_if(infos.begin(), infos.end(),
+                               [&](const auto& info) { return info.pubsub == pubsub; }),
+                infos.end());
+  }
+  for (const auto* list : {&declarative_, &programmatic_}) {
+    for (const auto& s : *list) {
+      if (s.pubsub == pubsub) subscribeOne(s);
+    }
+  }
+}
+
+void Subscriber::subscribeOne(const Subscription& s) {
+  const std::string& app_id = context_.options.app_id;
+  if (!s.scopes.empty() && std::find(s.scopes.begin(), s.scopes.end(), app_id) == s.scopes.end()) {
+    return;
+  }
+  auto inst = context_.compstore.pubsub.get(s.pubsub);
+  if (!inst) {
+    LOG_WARN << "subscription to topic " << s.topic << ": pubsub '" << s.pubsub
+             << "' is not loaded";
+    return;
+  }
+  if (!topicAllowed(inst->properties, app_id, s.topic, TopicOperation::kSubscribe)) {
+    LOG_WARN << "subscription to topic " << s.topic << " on " << s.pubsub
+             << " is not allowed for app " << app_id;
+    return;
+  }
+  auto sub = std::make_shared<const Subscription>(s);
+  Status st =
+      inst->component->subscribe(ps::SubscribeRequest{s.topic, s.metadata},
+                                 [this, sub](const ps::Message& m) { return handle(*sub, m); });
+  if (!st.ok()) {
+    LOG_ERROR << "failed to subscribe to topic " << s.topic << " on " << s.pubsub << ": "
+              << st.message();
+    return;
+  }
+  active_.push_back(sub);
+  runtime::SubscriptionInfo info{s.pubsub, s.topic, s.dead_letter_topic, s.type, {}, s.metadata};
+  for (const auto& r : s.rules) info.rules.emplace_back(r.match ? r.match->text() : "", r.path);
+  std::lock_guard<std::mutex> lock(context_.subscriptions_mutex);
+  context_.subscriptions.push_back(std::move(info));
+  LOG_INFO << "subscribed to topic " << s.topic << " on pubsub " << s.pubsub;
 }
 
 Status Subscriber::deadLetter(const Subscription& sub, const ps::Message& message) {

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -25,9 +26,15 @@ class Subscriber {
   Subscriber(runtime::Context& context, std::shared_ptr<invoke::AppChannel> app,
              InboundPolicy policy = nullptr);
 
-  // Starts every subscription that is allowed (scopes, topic scoping) on its component.
-  // A subscription naming an unknown pubsub is logged and skipped, as Dapr does.
-  void start(const std::vector<Subscription>& subscriptions);
+  // The declarative subscriptions (files, operator); may change at run time (hot reload).
+  void setDeclarative(std::vector<Subscription> subscriptions);
+  // Starts every subscription, declarative and these programmatic ones, that is allowed (scopes,
+  // topic scoping) on its component. One naming an unknown pubsub is logged and skipped, as Dapr
+  // does.
+  void start(std::vector<Subscription> programmatic);
+  // Subscribes again to a pubsub component that was (re)created: a hot-reloaded component
+  // starts with no subscriptions. Nothing before start().
+  void resubscribe(const std::string& pubsub);
   // Asks the app for its programmatic subscriptions (GET /dapr/subscribe).
   StatusOr<std::vector<Subscription>> fetchProgrammatic();
 
@@ -39,10 +46,15 @@ class Subscriber {
   StatusOr<Outcome> post(const Subscription& sub, const std::string& path, const std::string& body,
                          const components::pubsub::Message& message);
   Status deadLetter(const Subscription& sub, const components::pubsub::Message& message);
+  void subscribeOne(const Subscription& s);  // under mutex_
 
   runtime::Context& context_;
   std::shared_ptr<invoke::AppChannel> app_;
   InboundPolicy policy_;
+  std::mutex mutex_;
+  bool started_ = false;
+  std::vector<Subscription> declarative_;
+  std::vector<Subscription> programmatic_;
   std::vector<std::shared_ptr<const Subscription>> active_;
 };
 

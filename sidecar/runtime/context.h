@@ -10,6 +10,7 @@
 
 #include "sidecar/options.h"
 #include "sidecar/runtime/compstore.h"
+#include "sidecar/runtime/http_endpoints.h"
 
 namespace outrigger::sidecar::runtime {
 
@@ -27,6 +28,7 @@ struct Context {
   Options options;
   std::string namespace_name;  // $NAMESPACE
   CompStore compstore;
+  HttpEndpoints http_endpoints;
   std::vector<std::string> failed_components;
 
   std::atomic<bool> outbound_ready{false};  // components loaded, API up

@@ -20,8 +20,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 
-OperatorClient::OperatorClient(OperatorClientOptions options, Processor& processor)
-    : options_(std::move(options)), processor_(processor) {}
+OperatorClient::OperatorClient(OperatorClientOptions options) : options_(std::move(options)) {}
 
 OperatorClient::~OperatorClient() { stop(); }
 
@@ -37,6 +36,8 @@ void OperatorClient::stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  std::lock_guard<std::mutex> lock(state_mutex_);
+  listener_ = nullptr;
 }
 
 bool OperatorClient::waitSynced(std::chrono::milliseconds timeout) {
@@ -44,19 +45,47 @@ bool OperatorClient::waitSynced(std::chrono::milliseconds timeout) {
   return cv_.wait_for(lock, timeout, [this] { return synced_; });
 }
 
-void OperatorClient::onSynced() {
-  // After a reconnect the list is the truth: what it no longer holds was deleted meanwhile.
-  for (auto it = loaded_.begin(); it != loaded_.end();) {
-    if (!seen_in_list_.count(*it)) {
-      LOG_INFO << "component " << *it << " was deleted while disconnected: removing it";
-      processor_.remove(*it);
-      applied_.erase(*it);
-      it = loaded_.erase(it);
-    } else {
-      ++it;
+Resources OperatorClient::attach(ResourceListener* listener) {
+  std::lock_guard<std::mutex> lock(state_mutex_);
+  listener_ = listener;
+  Resources out;
+  for (const auto& [key, held] : held_) {
+    if (held.resource.kind != "Component") {
+      out.others.push_back(held.resource);
+    } else if (auto spec = parseComponent(held.resource.node, held.resource.source); spec.ok()) {
+      out.components.push_back(std::move(*spec));
     }
   }
-  listing_ = false;
+  return out;
+}
+
+void OperatorClient::forget(const std::string& key) {
+  auto it = held_.find(key);
+  if (it == held_.end()) return;
+  Resource resource = std::move(it->second.resource);
+  held_.erase(it);
+  if (!listener_) return;
+  if (resource.kind == "Component") {
+    listener_->componentDeleted(resource.name);
+  } else {
+    listener_->resourceChanged(resource, true);
+  }
+}
+
+void OperatorClient::onSynced() {
+  {
+    // After a reconnect the list is the truth: what it no longer holds was deleted meanwhile.
+    std::lock_guard<std::mutex> lock(state_mutex_);
+    std::vector<std::string> gone;
+    for (const auto& [key, held] : held_) {
+      if (!seen_in_list_.count(key)) gone.push_back(key);
+    }
+    for (const auto& key : gone) {
+      LOG_INFO << key << " was deleted while disconnected: removing it";
+      forget(key);
+    }
+    listing_ = false;
+  }
   std::lock_guard<std::mutex> lock(mutex_);
   synced_ = true;
   cv_.notify_all();
@@ -77,46 +106,64 @@ void OperatorClient::applyLine(const std::string& line) {
     LOG_WARN << "operator stream: event " << t << " without an object";
     return;
   }
+  Resource r;
+  const json::Value* kind = json::find(*object, "kind");
+  r.kind = kind && kind->IsString() ? kind->GetString() : "Component";
+  const json::Value* api_version = json::find(*object, "apiVersion");
+  r.api_version = api_version && api_version->IsString() ? api_version->GetString() : "";
+  const json::Value* meta = json::find(*object, "metadata");
+  const json::Value* name = meta ? json::find(*meta, "name") : nullptr;
+  r.name = name && name->IsString() ? name->GetString() : "";
+  if (r.name.empty()) {
+    LOG_WARN << "operator stream: " << r.kind << " without metadata.name";
+    return;
+  }
+  r.source = "operator: " + r.kind + " " + r.name;
+  const std::string key = r.kind + "/" + r.name;
+
+  std::lock_guard<std::mutex> lock(state_mutex_);
+  if (listing_) seen_in_list_.insert(key);
+  if (t == "DELETED") {
+    if (held_.count(key)) {
+      LOG_INFO << r.kind << " deleted: " << r.name;
+    }
+    return forget(key);
+  }
+  bool scoped_here = true;
+  if (const json::Value* scopes = json::find(*object, "scopes");
+      scopes && scopes->IsArray() && !scopes->Empty()) {
+    scoped_here = false;
+    for (const auto& s : scopes->GetArray()) {
+      if (s.IsString() && options_.app_id == s.GetString()) scoped_here = true;
+    }
+  }
+  if (!scoped_here) {
+    if (held_.count(key)) {
+      LOG_INFO << r.kind << " no longer scoped here: " << r.name;
+    }
+    return forget(key);
+  }
   std::string text = json::serialize(*object);
-  YAML::Node node;
+  if (auto it = held_.find(key); it != held_.end() && it->second.text == text) return;
   try {
-    node = YAML::Load(text);  // JSON is YAML: one parser for files and the stream
+    r.node = YAML::Load(text);  // JSON is YAML: one parser for files and the stream
   } catch (const YAML::Exception& e) {
     LOG_WARN << "operator stream: " << e.what();
     return;
   }
-  auto spec = parseComponent(node, "operator");
+  if (r.kind != "Component") {
+    held_[key] = Held{text, r};
+    if (listener_) listener_->resourceChanged(r, false);
+    return;
+  }
+  auto spec = parseComponent(r.node, r.source);
   if (!spec.ok()) {
     LOG_ERROR << "operator stream: " << spec.status().message();
+    if (listener_) listener_->componentInvalid(r.name, spec.status());
     return;
   }
-  const std::string& name = spec->name;
-  if (listing_) seen_in_list_.insert(name);
-  if (t == "DELETED") {
-    if (processor_.remove(name)) LOG_INFO << "component removed: " << name;
-    loaded_.erase(name);
-    applied_.erase(name);
-    return;
-  }
-  if (!spec->scopes.empty() &&
-      std::find(spec->scopes.begin(), spec->scopes.end(), options_.app_id) == spec->scopes.end()) {
-    if (loaded_.count(name) && processor_.remove(name))
-      LOG_INFO << "component no longer scoped here: " << name;
-    loaded_.erase(name);
-    applied_.erase(name);
-    return;
-  }
-  if (applied_.count(name) && applied_[name] == text) return;  // unchanged (e.g. a relist)
-  // A changed component is closed and initialised alone; the others keep serving.
-  Status st = processor_.initOne(*spec);
-  if (!st.ok()) {
-    LOG_ERROR << "component " << name << " failed to load: " << st.message();
-    processor_.recordFailure(name, st.message());
-    return;
-  }
-  processor_.clearFailure(name);
-  loaded_.insert(name);
-  applied_[name] = text;
+  held_[key] = Held{text, r};
+  if (listener_) listener_->componentChanged(*spec);
 }
 
 Status OperatorClient::streamOnce() {
@@ -136,7 +183,7 @@ Status OperatorClient::streamOnce() {
   if (ec) return unavailableError("cannot connect to " + options_.address + ": " + ec.message());
   bhttp::request<bhttp::empty_body> req{
       bhttp::verb::get,
-      "/v1/namespaces/" + options_.namespace_name + "/components/stream?appId=" + options_.app_id,
+      "/v1/namespaces/" + options_.namespace_name + "/resources/stream?appId=" + options_.app_id,
       11};
   req.set(bhttp::field::host, options_.address);
   {
@@ -167,7 +214,7 @@ Status OperatorClient::streamOnce() {
     return unavailableError("operator answered " + std::to_string(parser.get().result_int()));
   }
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<std::mutex> lock(state_mutex_);
     listing_ = true;
     seen_in_list_.clear();
   }

@@ -1,13 +1,15 @@
 #pragma once
 
-// Kubernetes mode: components streamed from outrigger-operator (--control-plane-address) and
-// applied as they change (hot reload). The protocol is ours, documented in docs/architecture.md:
-//   GET /v1/namespaces/{ns}/components/stream?appId={id}
+// Kubernetes mode: the dapr.io resources of the namespace streamed from outrigger-operator
+// (--control-plane-address) and reported as they change (hot reload). The protocol is ours,
+// documented in docs/architecture.md:
+//   GET /v1/namespaces/{ns}/resources/stream?appId={id}
 //   -> 200, chunked application/x-ndjson, one event per line:
-//      {"type":"ADDED"|"MODIFIED"|"DELETED","object":{...Component...}}, {"type":"SYNCED"} after
-//      the initial list, {"type":"PING"} as a heartbeat.
+//      {"type":"ADDED"|"MODIFIED"|"DELETED","object":{...Component, Subscription, ...}},
+//      {"type":"SYNCED"} after the initial list, {"type":"PING"} as a heartbeat.
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -17,7 +19,7 @@
 #include <thread>
 
 #include "common/status/status.h"
-#include "sidecar/runtime/processor.h"
+#include "sidecar/runtime/resources.h"
 
 namespace outrigger::sidecar::runtime {
 
@@ -29,38 +31,60 @@ struct OperatorClientOptions {
   int64_t max_backoff_ms = 5000;
 };
 
+// Receives changes once attached; called on the client's thread, one change at a time.
+class ResourceListener {
+ public:
+  virtual ~ResourceListener() = default;
+  // A Component added or changed.
+  virtual void componentChanged(const ComponentSpec& spec) = 0;
+  virtual void componentDeleted(const std::string& name) = 0;
+  // A Component the runtime cannot read (the old instance, if any, keeps serving).
+  virtual void componentInvalid(const std::string& name, const Status& error) = 0;
+  // Any other kind; `deleted` carries the last known object.
+  virtual void resourceChanged(const Resource& resource, bool deleted) = 0;
+};
+
 class OperatorClient {
  public:
-  OperatorClient(OperatorClientOptions options, Processor& processor);
+  explicit OperatorClient(OperatorClientOptions options);
   ~OperatorClient();
 
   // Connects in the background; returns at once.
   void start();
-  // Waits until the first full list was applied (or the timeout passed).
+  // Waits until the first full list arrived (or the timeout passed).
   bool waitSynced(std::chrono::milliseconds timeout);
+  // The resources held now (as a resources directory would give them); every later change goes
+  // to the listener, which must outlive the client or be detached by stop().
+  Resources attach(ResourceListener* listener);
   void stop();
 
   // Applies one event line (exposed for tests).
   void applyLine(const std::string& line);
 
  private:
+  struct Held {
+    std::string text;  // the object as received, to skip relists of unchanged objects
+    Resource resource;
+  };
   void run();
   Status streamOnce();
   void onSynced();
+  void forget(const std::string& key);  // under state_mutex_
 
   OperatorClientOptions options_;
-  Processor& processor_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
   std::function<void()> cancel_;  // shuts the current connection, under mutex_
-  std::mutex mutex_;
+  std::mutex mutex_;              // connection, synced_
   std::condition_variable cv_;
   bool synced_ = false;
-  std::set<std::string> seen_in_list_;          // names sent since the (re)connect, before SYNCED
-  std::set<std::string> loaded_;                // names this client applied
-  std::map<std::string, std::string> applied_;  // name -> last applied object text
-  bool listing_ = true;
   bool connected_once_ = false;
+
+  std::mutex state_mutex_;  // everything below
+  ResourceListener* listener_ = nullptr;
+  std::map<std::string, Held> held_;    // "Kind/name" -> object
+  std::set<std::string> seen_in_list_;  // keys sent since the (re)connect, before SYNCED
+  bool listing_ = true;
 };
 
 }  // namespace outrigger::sidecar::runtime

@@ -6,6 +6,7 @@ removes the component, and a restart of the API server mid-watch loses nothing.
 
 Usage: e2e_test.py OPERATOR OUTRIGGERD KUBECTL
 """
+import http.server as httpserver
 import json
 import os
 import signal
@@ -13,6 +14,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -49,9 +51,9 @@ def check(what, cond):
         print(f"FAIL: {what}", flush=True)
 
 
-def http(method, url, body=None):
+def http(method, url, body=None, headers=None):
     req = urllib.request.Request(url, method=method, data=body.encode() if body else None,
-                                 headers={"Content-Type": "application/json"})
+                                 headers={"Content-Type": "application/json", **(headers or {})})
     try:
         with urllib.request.urlopen(req, timeout=5) as r:
             return r.status, r.read().decode()
@@ -59,8 +61,36 @@ def http(method, url, body=None):
         return e.code, e.read().decode()
 
 
+class App(httpserver.BaseHTTPRequestHandler):
+    """The app behind the sidecar, and an external endpoint: records what reaches it."""
+    protocol_version = "HTTP/1.1"
+    seen = []  # (method, path, x-token header, body)
+
+    def log_message(self, *args):
+        pass
+
+    def answer(self):
+        n = int(self.headers.get("Content-Length", 0) or 0)
+        body = self.rfile.read(n).decode() if n else ""
+        App.seen.append((self.command, self.path, self.headers.get("x-token"), body))
+        code = 404 if self.path == "/dapr/subscribe" else 200
+        self.send_response(code)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    do_GET = do_POST = do_PUT = do_OPTIONS = answer
+
+
+def received(method, path, token=None):
+    return any(m == method and p == path and (token is None or t == token) for m, p, t, _ in App.seen)
+
+
 work = tempfile.mkdtemp(prefix="outrigger-e2e-")
 api_port, op_port, dapr_port = free_port(), free_port(), free_port()
+app_server = httpserver.ThreadingHTTPServer(("127.0.0.1", 0), App)
+app_port = app_server.server_address[1]
+threading.Thread(target=app_server.serve_forever, daemon=True).start()
 state_file = os.path.join(work, "apiserver.json")
 procs = []
 
@@ -147,6 +177,17 @@ data: {value: ZnJvbXNlY3JldA==}
 """).returncode == 0)
     check("apply component", kubectl("apply", "--validate=false", "-f", "-",
                                      stdin=component("statestore", "state.in-memory")).returncode == 0)
+    # The other kinds the operator streams: read at start-up (Resiliency) or hot-reloaded.
+    check("apply resiliency", kubectl("apply", "--validate=false", "-f", "-", stdin="""
+apiVersion: dapr.io/v1alpha1
+kind: Resiliency
+metadata: {name: policies, namespace: default}
+spec:
+  policies: {timeouts: {short: 5s}}
+  targets: {components: {statestore: {outbound: {timeout: short}}}}
+""").returncode == 0)
+    check("apply pubsub", kubectl("apply", "--validate=false", "-f", "-",
+                                  stdin=component("pubsub", "pubsub.in-memory")).returncode == 0)
 
     op = start([OPERATOR, "--kubeconfig", kubeconfig, "--port", str(op_port), "--healthz-port", "0",
                 "--metrics-port", "0", "--identity", "op-1"], "operator.log")
@@ -160,6 +201,7 @@ data: {value: ZnJvbXNlY3JldA==}
 
     sidecar = start([OUTRIGGERD, "--mode", "kubernetes", "--control-plane-address", f"127.0.0.1:{op_port}",
                      "--app-id", "orders", "--dapr-http-port", str(dapr_port), "--metrics-port", "0",
+                     "--app-port", str(app_port),
                      "--dapr-internal-grpc-port", "0", "--dapr-listen-addresses", "127.0.0.1"],
                     "sidecar.log", {"NAMESPACE": "default", "OUTRIGGER_NAMERESOLUTION_DIR": work})
     base = f"http://127.0.0.1:{dapr_port}/v1.0"
@@ -181,6 +223,49 @@ data: {value: ZnJvbXNlY3JldA==}
 
     check("delete", kubectl("delete", "component", "second").returncode == 0)
     wait("deleted component gone", lambda: '"name":"second"' not in http("GET", base + "/metadata")[1])
+    check("resiliency from the operator loaded at start-up",
+          "1 resiliency policies loaded" in open(os.path.join(work, "sidecar.log")).read())
+
+    # HTTPEndpoint: invocable by name, its header from a Kubernetes secret; changes apply at once.
+    def endpoint(header):
+        return f"""apiVersion: dapr.io/v1alpha1
+kind: HTTPEndpoint
+metadata: {{name: external, namespace: default}}
+spec:
+  baseUrl: http://127.0.0.1:{app_port}/api
+  headers: [{header}]
+"""
+    kubectl("apply", "--validate=false", "-f", "-",
+            stdin=endpoint("{name: x-token, secretKeyRef: {name: prefix, key: value}}"))
+    wait("HTTPEndpoint listed", lambda: '"httpEndpoints":[{"name":"external"}]' in http("GET", base + "/metadata")[1])
+    check("invoke by HTTPEndpoint name", http("GET", base + "/invoke/external/method/hello")[0] == 200)
+    check("endpoint called with the secret header", received("GET", "/api/hello", "fromsecret"))
+    kubectl("apply", "--validate=false", "-f", "-", stdin=endpoint("{name: x-token, value: plain}"))
+    wait("endpoint change applied", lambda: http("GET", base + "/invoke/external/method/again")[0] == 200
+         and received("GET", "/api/again", "plain"))
+    kubectl("delete", "httpendpoint", "external")
+    wait("deleted endpoint gone", lambda: '"httpEndpoints":[]' in http("GET", base + "/metadata")[1])
+
+    # Declarative subscriptions: added, re-routed and deleted while the sidecar runs.
+    def subscription(route):
+        return f"""apiVersion: dapr.io/v2alpha1
+kind: Subscription
+metadata: {{name: orders-sub, namespace: default}}
+spec:
+  pubsubname: pubsub
+  topic: orders
+  routes: {{default: {route}}}
+scopes: [orders]
+"""
+    kubectl("apply", "--validate=false", "-f", "-", stdin=subscription("/neworder"))
+    wait("subscription listed", lambda: '"topic":"orders"' in http("GET", base + "/metadata")[1])
+    check("publish", http("POST", base + "/publish/pubsub/orders", '{"n":1}')[0] == 204)
+    wait("event delivered on the route", lambda: received("POST", "/neworder"))
+    kubectl("apply", "--validate=false", "-f", "-", stdin=subscription("/rerouted"))
+    wait("re-routed subscription delivers", lambda: http("POST", base + "/publish/pubsub/orders", '{"n":2}')[0] == 204
+         and received("POST", "/rerouted"))
+    kubectl("delete", "subscription", "orders-sub")
+    wait("deleted subscription gone", lambda: '"topic":"orders"' not in http("GET", base + "/metadata")[1])
 
     # Kill the API server mid-watch and restart it (its objects persist, its event history does
     # not): the operator must reconnect, relist on 410 and miss nothing applied afterwards.
@@ -195,6 +280,7 @@ data: {value: ZnJvbXNlY3JldA==}
     wait("service removed with its deployment",
          lambda: kubectl("get", "service", "orders-dapr").returncode != 0, 30)
 finally:
+    app_server.shutdown()
     for p in procs:
         if p.poll() is None:
             p.send_signal(signal.SIGTERM)

@@ -114,6 +114,12 @@ std::string renderMetadata(runtime::Context& ctx) {
   w.EndArray();
   w.Key("httpEndpoints");
   w.StartArray();
+  for (const auto& name : ctx.http_endpoints.names()) {
+    w.StartObject();
+    w.Key("name");
+    writeString(w, name);
+    w.EndObject();
+  }
   w.EndArray();
   if (o.app_port > 0) {
     w.Key("appConnectionProperties");

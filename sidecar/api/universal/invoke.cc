@@ -116,18 +116,25 @@ void InvokeApi::invoke(InvokeRequest request, Callback<outrigger::http::Response
     };
   };
 
-  // A non-Dapr endpoint named by its URL: called directly, without a sidecar in between.
-  if (request.app_id.find("://") != std::string::npos) {
+  // A non-Dapr endpoint, named by its URL or by an HTTPEndpoint resource: called directly,
+  // without a sidecar in between.
+  auto call_external = [&](const std::string& url,
+                           const std::vector<std::pair<std::string, std::string>>& headers) {
     std::string host, base;
     uint16_t port = 0;
-    if (!parseHttpUrl(request.app_id, &host, &port, &base)) {
+    if (!parseHttpUrl(url, &host, &port, &base)) {
       return done(invokeError(
           request.app_id, invalidArgumentError("only plain http:// endpoint URLs are supported")));
     }
     req.target(base + path);
     req.set(bhttp::field::host, port == 80 ? host : host + ":" + std::to_string(port));
     req.set("dapr-caller-app-id", context_.options.app_id);
-    return pool_->send(host, port, std::move(req), finish(request.app_id));
+    for (const auto& [name, value] : headers) req.set(name, value);
+    pool_->send(host, port, std::move(req), finish(request.app_id));
+  };
+  if (request.app_id.find("://") != std::string::npos) return call_external(request.app_id, {});
+  if (runtime::HttpEndpoint endpoint; context_.http_endpoints.get(request.app_id, &endpoint)) {
+    return call_external(endpoint.base_url, endpoint.headers);
   }
 
   // "app.namespace" addresses an app in a namespace; self-hosted name resolution has one.
