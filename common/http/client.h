@@ -46,6 +46,9 @@ class ClientPool : public std::enable_shared_from_this<ClientPool> {
   // Blocking helper for tests and control paths (not for I/O threads of the same io_context).
   StatusOr<Response> sendSync(const std::string& host, uint16_t port, Request req);
 
+  // The context a call from this thread runs on: where its callbacks' follow-ups belong.
+  boost::asio::io_context& currentContext() const { return *iocs_[currentIndex()]; }
+
   size_t idleCountForTest() const;
 
   class Connection;

@@ -88,7 +88,7 @@ bool failedStatus(const Policy& policy, int status) {
     }
     return false;
   }
-  return status >= 500;
+  return status >= 400;  // Dapr: with no matching list every HTTP error is retried
 }
 
 void callWithPolicy(asio::io_context& ioc, std::shared_ptr<const Policy> policy, Request request,

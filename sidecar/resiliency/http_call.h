@@ -16,7 +16,7 @@ namespace outrigger::sidecar::resiliency {
 using HttpSend = std::function<void(outrigger::http::Request, outrigger::http::ResponseCallback)>;
 
 // A transport error always counts as a failure; an answer does when its status matches the
-// retry's matching.httpStatusCodes, or, with none given, when it is 5xx. The last attempt's
+// retry's matching.httpStatusCodes, or, with none given, when it is 4xx or 5xx. The last attempt's
 // answer is what the caller gets, so an app's own error reaches it unchanged.
 void callWithPolicy(boost::asio::io_context& ioc, std::shared_ptr<const Policy> policy,
                     outrigger::http::Request request, HttpSend send,

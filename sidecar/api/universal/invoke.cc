@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 
+#include "sidecar/resiliency/http_call.h"
+
 namespace outrigger::sidecar::api::universal {
 
 namespace bhttp = outrigger::http::bhttp;
@@ -91,11 +93,13 @@ const HostInfo& hostInfo() {
 
 InvokeApi::InvokeApi(runtime::Context& context, std::shared_ptr<outrigger::http::ClientPool> pool,
                      std::shared_ptr<invoke::AppChannel> app_channel,
-                     std::shared_ptr<invoke::NameResolver> resolver)
+                     std::shared_ptr<invoke::NameResolver> resolver,
+                     std::shared_ptr<resiliency::Resiliency> resiliency)
     : context_(context),
       pool_(std::move(pool)),
       app_channel_(std::move(app_channel)),
-      resolver_(std::move(resolver)) {}
+      resolver_(std::move(resolver)),
+      resiliency_(std::move(resiliency)) {}
 
 void InvokeApi::invoke(InvokeRequest request, Callback<outrigger::http::Response> done) {
   if (request.app_id.empty()) {
@@ -108,12 +112,18 @@ void InvokeApi::invoke(InvokeRequest request, Callback<outrigger::http::Response
   std::string path = "/" + request.method;
   if (!request.query.empty()) path += "?" + request.query;
 
-  auto finish = [done](const std::string& target) {
-    return [done, target](StatusOr<outrigger::http::Response> res) {
+  // Sends under the policy targeting the app id, when one does; the request is kept for retries.
+  auto send_with_policy = [&](const std::string& target, resiliency::HttpSend send) {
+    auto on_done = [done, target](StatusOr<outrigger::http::Response> res) {
       if (!res.ok()) return done(invokeError(target, res.status()));
       stripHopHeaders(*res);
       done(std::move(*res));
     };
+    std::shared_ptr<const resiliency::Policy> policy;
+    if (resiliency_ && resiliency_->count() > 0) policy = resiliency_->app(request.app_id);
+    if (!policy || policy->empty()) return send(std::move(req), std::move(on_done));
+    resiliency::callWithPolicy(pool_->currentContext(), std::move(policy), std::move(req),
+                               std::move(send), std::move(on_done));
   };
 
   // A non-Dapr endpoint, named by its URL or by an HTTPEndpoint resource: called directly,
@@ -130,7 +140,11 @@ void InvokeApi::invoke(InvokeRequest request, Callback<outrigger::http::Response
     req.set(bhttp::field::host, port == 80 ? host : host + ":" + std::to_string(port));
     req.set("dapr-caller-app-id", context_.options.app_id);
     for (const auto& [name, value] : headers) req.set(name, value);
-    pool_->send(host, port, std::move(req), finish(request.app_id));
+    send_with_policy(request.app_id,
+                     [pool = pool_, host, port](outrigger::http::Request r,
+                                                outrigger::http::ResponseCallback cb) {
+                       pool->send(host, port, std::move(r), std::move(cb));
+                     });
   };
   if (request.app_id.find("://") != std::string::npos) return call_external(request.app_id, {});
   if (runtime::HttpEndpoint endpoint; context_.http_endpoints.get(request.app_id, &endpoint)) {
@@ -147,24 +161,28 @@ void InvokeApi::invoke(InvokeRequest request, Callback<outrigger::http::Response
   req.set("dapr-callee-app-id", target);
   if (target == context_.options.app_id) {
     if (!app_channel_) return done(noAppChannel());
-    return app_channel_->call(std::move(req), finish(target));
+    return send_with_policy(target, [channel = app_channel_](outrigger::http::Request r,
+                                                             outrigger::http::ResponseCallback cb) {
+      channel->call(std::move(r), std::move(cb));
+    });
   }
-  auto address = resolver_->resolve(target);
-  if (!address.ok()) return done(invokeError(target, address.status()));
   const HostInfo& self = hostInfo();
   req.set("X-Forwarded-For", self.address);
   req.set("X-Forwarded-Host", self.name);
   req.set(bhttp::field::forwarded,
           "for=" + self.address + ";by=" + self.address + ";host=" + self.name);
-  req.set(bhttp::field::host, address->host + ":" + std::to_string(address->port));
-  auto resolver = resolver_;
-  auto on_done = finish(target);
-  pool_->send(address->host, address->port, std::move(req),
-              [resolver, target, on_done](StatusOr<outrigger::http::Response> res) {
-                // The sidecar may have moved (restarted on another port): look it up afresh.
-                if (!res.ok()) resolver->forget(target);
-                on_done(std::move(res));
-              });
+  // Resolved for every attempt: a retry finds a sidecar that restarted on another port.
+  send_with_policy(target, [pool = pool_, resolver = resolver_, target](
+                               outrigger::http::Request r, outrigger::http::ResponseCallback cb) {
+    auto address = resolver->resolve(target);
+    if (!address.ok()) return cb(address.status());
+    r.set(bhttp::field::host, address->host + ":" + std::to_string(address->port));
+    pool->send(address->host, address->port, std::move(r),
+               [resolver, target, cb = std::move(cb)](StatusOr<outrigger::http::Response> res) {
+                 if (!res.ok()) resolver->forget(target);
+                 cb(std::move(res));
+               });
+  });
 }
 
 void InvokeApi::invokeLocal(outrigger::http::Request request,

@@ -1,7 +1,8 @@
 #pragma once
 
 // Service invocation: to the own app through the app channel, to another app through its
-// sidecar's internal port, found by name resolution.
+// sidecar's internal port, found by name resolution; each under the resiliency policy that
+// targets the called app id, if any.
 
 #include <memory>
 #include <string>
@@ -10,6 +11,7 @@
 #include "sidecar/api/universal/async.h"
 #include "sidecar/invoke/app_channel.h"
 #include "sidecar/invoke/name_resolution.h"
+#include "sidecar/resiliency/resiliency.h"
 #include "sidecar/runtime/context.h"
 
 namespace outrigger::sidecar::api::universal {
@@ -25,7 +27,8 @@ class InvokeApi {
  public:
   InvokeApi(runtime::Context& context, std::shared_ptr<outrigger::http::ClientPool> pool,
             std::shared_ptr<invoke::AppChannel> app_channel,
-            std::shared_ptr<invoke::NameResolver> resolver);
+            std::shared_ptr<invoke::NameResolver> resolver,
+            std::shared_ptr<resiliency::Resiliency> resiliency = nullptr);
 
   // From the app's own API: local or remote target.
   void invoke(InvokeRequest request, Callback<outrigger::http::Response> done);
@@ -37,6 +40,7 @@ class InvokeApi {
   std::shared_ptr<outrigger::http::ClientPool> pool_;
   std::shared_ptr<invoke::AppChannel> app_channel_;
   std::shared_ptr<invoke::NameResolver> resolver_;
+  std::shared_ptr<resiliency::Resiliency> resiliency_;  // the `apps` targets; may be null
 };
 
 }  // namespace outrigger::sidecar::api::universal

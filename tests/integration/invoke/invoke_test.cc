@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <tuple>
 
 #include "common/http/server.h"
 #include "tests/framework/process.h"
@@ -476,6 +477,95 @@ TEST_F(InvokeTest, HealthzWaitsForTheAppPortToOpen) {
   ASSERT_TRUE(app.started());
   EXPECT_TRUE(waitForHttp(b.port(), "/v1.0/healthz", 204, 30s, &b.process())) << b.log();
   EXPECT_EQ(httpCall(b.port(), verb::get, "/v1.0/invoke/appb/method/now").result_int(), 200u);
+}
+
+// Resiliency's `apps` targets around service invocation: to another sidecar, to the own app and
+// to an HTTPEndpoint; retries on matching statuses only, a per-attempt timeout, a breaker that
+// opens and then fails calls without reaching the app.
+TEST_F(InvokeTest, ResiliencyPoliciesApplyToTheCalledAppId) {
+  RecordingApp app, slow, down;
+  ASSERT_TRUE(app.started() && slow.started() && down.started());
+  slow.hold(true);
+  down.setBehaviour([](const http::Request&) { return http::makeResponse(500, "down"); });
+  std::string res = makeTempDir("outrigger-invoke-resiliency");
+  writeFile(res + "/r.yaml", R"(apiVersion: dapr.io/v1alpha1
+kind: Resiliency
+metadata: {name: invoke}
+spec:
+  policies:
+    timeouts: {fast: 300ms}
+    retries:
+      on503: {policy: constant, duration: 10ms, maxRetries: 3, matching: {httpStatusCodes: "503"}}
+    circuitBreakers:
+      cb: {maxRequests: 1, timeout: 60s, trip: consecutiveFailures > 1}
+  targets:
+    apps:
+      appb: {retry: on503}
+      slow: {timeout: fast}
+      down: {circuitBreaker: cb}
+---
+apiVersion: dapr.io/v1alpha1
+kind: HTTPEndpoint
+metadata: {name: slow}
+spec: {baseUrl: "http://127.0.0.1:)" +
+                                 std::to_string(slow.port()) + R"("}
+---
+apiVersion: dapr.io/v1alpha1
+kind: HTTPEndpoint
+metadata: {name: down}
+spec: {baseUrl: "http://127.0.0.1:)" +
+                                 std::to_string(down.port()) + R"("}
+)");
+  Sidecar b, a;
+  ASSERT_TRUE(
+      b.start("appb", nr_, {"--app-port", std::to_string(app.port()), "--resources-path", res}))
+      << b.log();
+  ASSERT_TRUE(a.start("appa", nr_, {"--resources-path", res})) << a.log();
+
+  // 503 twice, then success: retried through both sidecars, and by B to its own app.
+  std::atomic<int> failures{0};
+  app.setBehaviour([&](const http::Request&) {
+    return failures-- > 0 ? http::makeResponse(503, "busy") : http::makeResponse(200, "ok");
+  });
+  for (uint16_t port : {a.port(), b.port()}) {
+    app.clear();
+    failures = 2;
+    auto res200 = httpCall(port, verb::post, "/v1.0/invoke/appb/method/order");
+    EXPECT_EQ(res200.result_int(), 200u) << res200.body();
+    EXPECT_EQ(res200.body(), "ok");
+    EXPECT_EQ(app.seen().size(), 3u);
+  }
+  // A status outside matching.httpStatusCodes is not retried, and when retries run out after
+  // 1 + maxRetries attempts the last answer passes through: {status, body, attempts}.
+  for (auto [status, body, attempts] : {std::tuple{500u, "broken", 1u}, {503u, "busy", 4u}}) {
+    app.clear();
+    app.setBehaviour([status = status, body = body](const http::Request&) {
+      return http::makeResponse(status, body);
+    });
+    auto res = httpCall(a.port(), verb::get, "/v1.0/invoke/appb/method/x");
+    EXPECT_EQ(res.result_int(), status);
+    EXPECT_EQ(res.body(), body);
+    EXPECT_EQ(app.seen().size(), attempts);
+  }
+
+  // The endpoint never answers: the timeout ends the call.
+  auto timed_out = httpCall(a.port(), verb::get, "/v1.0/invoke/slow/method/x");
+  EXPECT_EQ(timed_out.result_int(), 500u);
+  EXPECT_TRUE(hasErrorCode(timed_out, "ERR_DIRECT_INVOKE")) << timed_out.body();
+  EXPECT_NE(timed_out.body().find("timed out"), std::string::npos) << timed_out.body();
+  slow.hold(false);
+  slow.releaseAll();
+
+  // Two consecutive failures trip the breaker; the third call does not reach the endpoint.
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(httpCall(a.port(), verb::get, "/v1.0/invoke/down/method/x").result_int(), 500u);
+  }
+  EXPECT_EQ(down.seen().size(), 2u);
+  auto open = httpCall(a.port(), verb::get, "/v1.0/invoke/down/method/x");
+  EXPECT_EQ(open.result_int(), 500u);
+  EXPECT_TRUE(hasErrorCode(open, "ERR_DIRECT_INVOKE")) << open.body();
+  EXPECT_NE(open.body().find("circuit breaker is open"), std::string::npos) << open.body();
+  EXPECT_EQ(down.seen().size(), 2u);
 }
 
 }  // namespace
