@@ -221,7 +221,7 @@ int run(int argc, char** argv) {
 
   api::universal::StateApi state_api(ctx);
   api::universal::SecretsApi secrets_api(ctx);
-  api::universal::InvokeApi invoke_api(ctx, pool, app_channel, resolver);
+  api::universal::InvokeApi invoke_api(ctx, pool, app_channel, resolver, *resiliency);
   api::universal::PubSubApi pubsub_api(ctx);
   api::universal::BindingsApi bindings_api(ctx);
 
