@@ -23,6 +23,7 @@
 #include "sidecar/api/universal/secrets.h"
 #include "sidecar/api/universal/state.h"
 #include "sidecar/bindings/input_bindings.h"
+#include "sidecar/config/configuration.h"
 #include "sidecar/options.h"
 #include "sidecar/pubsub/subscriber.h"
 #include "sidecar/resiliency/resiliency.h"
@@ -96,6 +97,7 @@ int run(int argc, char** argv) {
   if (o.mode == "kubernetes" && o.control_plane_address.empty()) {
     LOG_WARN << "kubernetes mode without --control-plane-address: using --resources-path only";
   }
+  for (const auto& note : unappliedFlagNotes(o)) LOG_INFO << note;
 
   // Resources: from the resources path, and in Kubernetes mode streamed from the operator too.
   auto resources = runtime::loadResources(o.resources_paths, o.app_id, ctx.namespace_name);
@@ -138,6 +140,15 @@ int run(int argc, char** argv) {
   }
   // A bad file stops start-up; a bad resource from the operator is logged and left out.
   auto streamed = [](const runtime::Resource& r) { return r.source.rfind("operator:", 0) == 0; };
+
+  // --config: files in standalone mode, the named resource in Kubernetes mode; a bad or missing
+  // one stops start-up, as in daprd.
+  auto configuration = config::loadConfiguration(o, resources->others);
+  if (!configuration.ok()) {
+    LOG_ERROR << "failed to load configuration: " << configuration.status().message();
+    return 1;
+  }
+  config::applyConfiguration(*configuration, &ctx.options, &resources->components);
 
   auto resiliency = resiliency::Resiliency::load(resources->others, o.app_id);
   if (!resiliency.ok()) {
@@ -220,7 +231,7 @@ int run(int argc, char** argv) {
   auto resolver = std::make_shared<invoke::NameResolver>(invoke::NameResolver::defaultDirectory());
 
   api::universal::StateApi state_api(ctx);
-  api::universal::SecretsApi secrets_api(ctx);
+  api::universal::SecretsApi secrets_api(ctx, configuration->secret_scopes);
   api::universal::InvokeApi invoke_api(ctx, pool, app_channel, resolver, *resiliency);
   api::universal::PubSubApi pubsub_api(ctx);
   api::universal::BindingsApi bindings_api(ctx);
@@ -228,6 +239,7 @@ int run(int argc, char** argv) {
   std::function<void()> shutdown;
   api::http::Apis apis;
   apis.context = &ctx;
+  apis.configuration = &*configuration;
   apis.state = &state_api;
   apis.secrets = &secrets_api;
   apis.invoke = &invoke_api;
@@ -253,7 +265,7 @@ int run(int argc, char** argv) {
   std::unique_ptr<outrigger::http::Server> public_server;
   if (o.dapr_public_port > 0) {
     outrigger::http::ServerOptions p = sopts;
-    p.addresses = {"0.0.0.0"};
+    p.addresses = {o.public_listen_address.empty() ? "0.0.0.0" : o.public_listen_address};
     p.port = static_cast<uint16_t>(o.dapr_public_port);
     public_server = std::make_unique<outrigger::http::Server>(ioc, p, api.publicHandler());
     if (Status s = public_server->start(); !s.ok()) {
@@ -265,8 +277,17 @@ int run(int argc, char** argv) {
   // Sidecar-to-sidecar calls arrive here and go to the local app.
   outrigger::http::ServerOptions iopts = sopts;
   iopts.port = static_cast<uint16_t>(o.dapr_internal_grpc_port);
-  auto internal_handler = [&invoke_api](outrigger::http::Request&& req,
-                                        outrigger::http::Responder respond) {
+  // Other pods call in: in Kubernetes mode it listens beyond the API's (loopback) addresses.
+  if (!o.internal_listen_address.empty()) {
+    iopts.addresses = {o.internal_listen_address};
+  } else if (o.mode == "kubernetes") {
+    iopts.addresses = {"0.0.0.0"};
+  }
+  auto internal_handler = [&invoke_api, &o, acl = configuration->access_control](
+                              outrigger::http::Request&& req, outrigger::http::Responder respond) {
+    if (Status s = acl.checkAnonymousCall(o.app_id, req.target(), req.method_string()); !s.ok()) {
+      return respond(api::http::errorResponse(s));
+    }
     invoke_api.invokeLocal(std::move(req), [respond](StatusOr<outrigger::http::Response> res) {
       if (!res.ok()) return respond(api::http::errorResponse(res.status()));
       respond(std::move(*res));
@@ -406,8 +427,18 @@ int run(int argc, char** argv) {
     drain();
   };
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  asio::steady_timer block_timer(ioc);
   signals.async_wait([&](const boost::system::error_code& ec, int) {
-    if (!ec) shutdown();
+    if (ec) return;
+    if (o.block_shutdown_ms <= 0) return shutdown();
+    // --dapr-block-shutdown-duration: the API keeps serving the app while it winds down (with no
+    // app health checks, the whole duration).
+    LOG_INFO << "blocking graceful shutdown for " << o.block_shutdown_ms << " ms";
+    block_timer.expires_after(std::chrono::milliseconds(o.block_shutdown_ms));
+    block_timer.async_wait([&](const boost::system::error_code&) {
+      LOG_INFO << "block shutdown period expired, entering shutdown";
+      shutdown();
+    });
   });
 
   auto ready_ms = std::chrono::duration_cast<std::chrono::milliseconds>(

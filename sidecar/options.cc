@@ -83,6 +83,33 @@ int stableInternalPort(const std::string& app_id) {
   return 47300 + static_cast<int>(h % 2048);
 }
 
+std::vector<std::string> unappliedFlagNotes(const Options& o) {
+  std::vector<std::string> notes;
+  auto note = [&](bool given, const std::string& text) {
+    if (given) notes.push_back(text);
+  };
+  note(o.enable_app_health_check,
+       "--enable-app-health-check: app health probes are not implemented; the app counts as "
+       "healthy once its port accepts connections");
+  note(!o.placement_host_address.empty() || !o.actors_service.empty() ||
+           !o.reminders_service.empty(),
+       "--placement-host-address/--actors-service/--reminders-service: actors are not "
+       "supported; no placement connection is made");
+  note(!o.scheduler_host_address.empty(),
+       "scheduler address " + o.scheduler_host_address +
+           ": jobs and scheduler reminders are not supported; not used");
+  note(o.enable_mtls,
+       "--enable-mtls: sidecar-to-sidecar calls are plain HTTP; mTLS is not applied");
+  note(!o.sentry_address.empty(),
+       "--sentry-address: no workload certificate is requested (mTLS is not supported)");
+  note(o.enable_profiling, "--enable-profiling: profiling is not supported");
+  note(!o.unix_domain_socket.empty(),
+       "--unix-domain-socket: not supported; the API listens on TCP only");
+  note(o.disable_builtin_k8s_secret_store,
+       "--disable-builtin-k8s-secret-store: outriggerd has no built-in kubernetes secret store");
+  return notes;
+}
+
 StatusOr<Options> parseOptions(int argc, const char* const* argv) {
   // daprd accepts "-app-id x" as well as "--app-id x".
   // A negative number after a flag is that flag's value, as in Go's flag package (the dapr CLI
@@ -103,7 +130,7 @@ StatusOr<Options> parseOptions(int argc, const char* const* argv) {
 
   Options o;
   std::vector<std::string> resources, components, configs, listen;
-  std::string max_body, read_buffer;
+  std::string max_body, read_buffer, block_shutdown;
   po::options_description desc("outriggerd flags");
   auto boolean = [] { return po::value<std::string>()->implicit_value("true"); };
   desc.add_options()("help,h", "print this help")("mode", po::value(&o.mode),
@@ -119,12 +146,13 @@ StatusOr<Options> parseOptions(int argc, const char* const* argv) {
       "dapr-http-port", po::value(&o.dapr_http_port), "HTTP API port")(
       "dapr-grpc-port", po::value(&o.dapr_grpc_port), "gRPC API port")(
       "dapr-internal-grpc-port", po::value(&o.dapr_internal_grpc_port), "sidecar-to-sidecar port")(
-      "dapr-internal-grpc-listen-address", po::value<std::string>(),
+      "dapr-internal-grpc-listen-address", po::value(&o.internal_listen_address),
       "bind address of the internal port")("dapr-public-port", po::value(&o.dapr_public_port),
                                            "public port for health and metadata")(
-      "dapr-public-listen-address", po::value<std::string>(), "bind address of the public port")(
+      "dapr-public-listen-address", po::value(&o.public_listen_address),
+      "bind address of the public port")(
       "dapr-listen-addresses", po::value<std::vector<std::string>>(&listen)->composing(),
-      "addresses the API listens on (CSV)")("unix-domain-socket", po::value<std::string>(),
+      "addresses the API listens on (CSV)")("unix-domain-socket", po::value(&o.unix_domain_socket),
                                             "not supported: a directory for unix sockets")(
       "resources-path", po::value<std::vector<std::string>>(&resources)->composing(),
       "directory of resource YAML files (repeatable)")(
@@ -138,9 +166,9 @@ StatusOr<Options> parseOptions(int argc, const char* const* argv) {
       "control plane trust domain")("sentry-address", po::value(&o.sentry_address),
                                     "sentry address")(
       "placement-host-address", po::value(&o.placement_host_address), "placement addresses (CSV)")(
-      "actors-service", po::value<std::string>(), "actors service")(
-      "reminders-service", po::value<std::string>(), "reminders service")(
-      "scheduler-host-address", po::value<std::string>(), "scheduler addresses")(
+      "actors-service", po::value(&o.actors_service), "actors service")(
+      "reminders-service", po::value(&o.reminders_service), "reminders service")(
+      "scheduler-host-address", po::value(&o.scheduler_host_address), "scheduler addresses")(
       "enable-mtls", boolean(), "enable mTLS")("allowed-origins", po::value(&o.allowed_origins),
                                                "CORS origins")(
       "max-body-size", po::value(&max_body), "max request body size, e.g. 4Mi")(
@@ -148,7 +176,7 @@ StatusOr<Options> parseOptions(int argc, const char* const* argv) {
       "read-buffer-size", po::value(&read_buffer), "max header size, e.g. 4Ki")(
       "dapr-http-read-buffer-size", po::value<int>(), "deprecated: read buffer in KB")(
       "dapr-graceful-shutdown-seconds", po::value(&o.graceful_shutdown_seconds),
-      "graceful shutdown window")("dapr-block-shutdown-duration", po::value<std::string>(),
+      "graceful shutdown window")("dapr-block-shutdown-duration", po::value(&block_shutdown),
                                   "block shutdown duration")("enable-app-health-check", boolean(),
                                                              "probe the app's health")(
       "app-health-check-path", po::value(&o.app_health_check_path), "app health path")(
@@ -188,10 +216,13 @@ StatusOr<Options> parseOptions(int argc, const char* const* argv) {
   RETURN_IF_ERROR(parseBoolFlag(vm, "enable-metrics", &o.enable_metrics));
   RETURN_IF_ERROR(parseBoolFlag(vm, "log-as-json", &o.log_as_json));
   RETURN_IF_ERROR(parseBoolFlag(vm, "wait", &o.wait));
-  bool ignored = false;
-  for (const char* f :
-       {"enable-api-logging", "disable-builtin-k8s-secret-store", "enable-profiling"}) {
-    RETURN_IF_ERROR(parseBoolFlag(vm, f, &ignored));
+  RETURN_IF_ERROR(
+      parseBoolFlag(vm, "disable-builtin-k8s-secret-store", &o.disable_builtin_k8s_secret_store));
+  RETURN_IF_ERROR(parseBoolFlag(vm, "enable-profiling", &o.enable_profiling));
+  if (vm.count("enable-api-logging")) {
+    bool api_logging = false;
+    RETURN_IF_ERROR(parseBoolFlag(vm, "enable-api-logging", &api_logging));
+    o.enable_api_logging = api_logging;
   }
 
   if (o.mode != "standalone" && o.mode != "kubernetes") {
@@ -233,6 +264,13 @@ StatusOr<Options> parseOptions(int argc, const char* const* argv) {
         "invalid value for flag --app-health-probe-timeout: it must be smaller than "
         "--app-health-probe-interval");
   }
+  if (vm.count("dapr-block-shutdown-duration") &&
+      (!runtime::parseDurationMs(block_shutdown, &o.block_shutdown_ms) ||
+       o.block_shutdown_ms < 0)) {
+    return invalidArgumentError("invalid value '" + block_shutdown +
+                                "' for flag --dapr-block-shutdown-duration: expected a duration "
+                                "such as 30s");
+  }
   if (o.graceful_shutdown_seconds < 0) {
     return invalidArgumentError(
         "invalid value for flag --dapr-graceful-shutdown-seconds: negative");
@@ -265,6 +303,15 @@ StatusOr<Options> parseOptions(int argc, const char* const* argv) {
   if (!vm.count("control-plane-trust-domain")) {
     if (const char* td = std::getenv("DAPR_CONTROLPLANE_TRUST_DOMAIN")) {
       o.control_plane_trust_domain = td;
+    }
+  }
+  if (o.scheduler_host_address.empty()) {
+    for (const char* var : {"DAPR_SCHEDULER_HOST_ADDRESS_DNS_A", "DAPR_SCHEDULER_HOST_ADDRESS"}) {
+      const char* v = std::getenv(var);
+      if (v && *v) {
+        o.scheduler_host_address = v;
+        break;
+      }
     }
   }
   if (o.dapr_internal_grpc_port == 0 && o.mode == "standalone") {

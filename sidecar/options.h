@@ -4,6 +4,7 @@
 // accepted too.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,25 +31,38 @@ struct Options {
   int dapr_http_port = kDefaultHttpPort;
   int dapr_grpc_port = kDefaultGrpcPort;
   int dapr_internal_grpc_port = 0;  // 0: derived from the app id in standalone mode
+  // Empty: all interfaces in Kubernetes mode (other pods call in), the API's addresses otherwise.
+  std::string internal_listen_address;
   int dapr_public_port = 0;
+  std::string public_listen_address;          // empty: all interfaces
   std::vector<std::string> listen_addresses;  // empty: all interfaces
   std::vector<std::string> resources_paths;
+  // Standalone: Configuration files; Kubernetes: the name of the Configuration to use.
   std::vector<std::string> config_paths;
   std::string control_plane_address;
   std::string control_plane_namespace = "default";
   std::string control_plane_trust_domain = "localhost";
   std::string sentry_address;
   std::string placement_host_address;
+  std::string actors_service;
+  std::string reminders_service;
+  std::string scheduler_host_address;  // the flag, else $DAPR_SCHEDULER_HOST_ADDRESS
   bool enable_mtls = false;
   std::string allowed_origins = "*";
   uint64_t max_body_bytes = kDefaultMaxBodyBytes;
   uint64_t read_buffer_bytes = 4096;
   int graceful_shutdown_seconds = kDefaultGracefulShutdownSeconds;
+  int64_t block_shutdown_ms = -1;  // --dapr-block-shutdown-duration; -1: not given
   bool enable_app_health_check = false;
   std::string app_health_check_path = "/healthz";
   int app_health_probe_interval_s = 5;
   int app_health_probe_timeout_ms = 500;
   int app_health_threshold = 3;
+  // Unset: the Configuration's logging.apiLogging.enabled decides (default off).
+  std::optional<bool> enable_api_logging;
+  bool disable_builtin_k8s_secret_store = false;
+  bool enable_profiling = false;
+  std::string unix_domain_socket;
   std::string log_level = "info";
   bool log_as_json = false;
   bool enable_metrics = true;
@@ -63,6 +77,9 @@ struct Options {
 // Parses argv (and the DAPR_* environment defaults daprd honours). An InvalidArgument status
 // carries a message fit for the user; the caller exits 1.
 StatusOr<Options> parseOptions(int argc, const char* const* argv);
+
+// One line per flag that is accepted but not (fully) applied, for the start-up log.
+std::vector<std::string> unappliedFlagNotes(const Options& options);
 
 // Kubernetes quantities: "4Mi", "4M", "512Ki", "1024".
 bool parseQuantity(const std::string& text, uint64_t* bytes);

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -219,6 +220,85 @@ TEST(OptionsTest, ControlPlaneNamespaceFromEnvironmentUnlessFlagged) {
   ASSERT_TRUE(o.ok() && flagged.ok());
   EXPECT_EQ(o->control_plane_namespace, "dapr-system");
   EXPECT_EQ(flagged->control_plane_namespace, "mine");
+}
+
+// The flags the injector passes (injector/patcher) are all accepted, and kept.
+TEST(OptionsTest, InjectorFlagsAreKept) {
+  ::unsetenv("DAPR_SCHEDULER_HOST_ADDRESS");
+  ::unsetenv("DAPR_SCHEDULER_HOST_ADDRESS_DNS_A");
+  auto o = parse({"--mode",
+                  "kubernetes",
+                  "--config",
+                  "appconfig",
+                  "--placement-host-address",
+                  "dapr-placement-server.dapr-system.svc.cluster.local:50005",
+                  "--scheduler-host-address",
+                  "sched:50006",
+                  "--enable-api-logging=true",
+                  "--disable-builtin-k8s-secret-store=true",
+                  "--enable-app-health-check=true",
+                  "--app-health-check-path",
+                  "/ready",
+                  "--app-health-probe-interval",
+                  "3",
+                  "--app-health-probe-timeout",
+                  "400",
+                  "--app-health-threshold",
+                  "2",
+                  "--dapr-block-shutdown-duration",
+                  "1m30s",
+                  "--dapr-internal-grpc-port",
+                  "50002",
+                  "--dapr-internal-grpc-listen-address",
+                  "10.0.0.7",
+                  "--dapr-public-listen-address",
+                  "127.0.0.1",
+                  "--unix-domain-socket",
+                  "/var/run/dapr-sockets",
+                  "--enable-profiling=false"});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_EQ(o->config_paths, (std::vector<std::string>{"appconfig"}));
+  EXPECT_EQ(o->placement_host_address, "dapr-placement-server.dapr-system.svc.cluster.local:50005");
+  EXPECT_EQ(o->scheduler_host_address, "sched:50006");
+  EXPECT_EQ(o->enable_api_logging, true);
+  EXPECT_TRUE(o->disable_builtin_k8s_secret_store);
+  EXPECT_TRUE(o->enable_app_health_check);
+  EXPECT_EQ(o->app_health_check_path, "/ready");
+  EXPECT_EQ(o->app_health_probe_interval_s, 3);
+  EXPECT_EQ(o->app_health_probe_timeout_ms, 400);
+  EXPECT_EQ(o->app_health_threshold, 2);
+  EXPECT_EQ(o->block_shutdown_ms, 90000);
+  EXPECT_EQ(o->dapr_internal_grpc_port, 50002);
+  EXPECT_EQ(o->internal_listen_address, "10.0.0.7");
+  EXPECT_EQ(o->public_listen_address, "127.0.0.1");
+  EXPECT_EQ(o->unix_domain_socket, "/var/run/dapr-sockets");
+  EXPECT_FALSE(o->enable_profiling);
+  // Each accepted-but-not-applied flag says so once at start-up.
+  auto notes = unappliedFlagNotes(*o);
+  for (const char* flag : {"--enable-app-health-check", "--placement-host-address", "sched:50006",
+                           "--unix-domain-socket", "--disable-builtin-k8s-secret-store"}) {
+    EXPECT_EQ(
+        std::count_if(notes.begin(), notes.end(),
+                      [&](const std::string& n) { return n.find(flag) != std::string::npos; }),
+        1)
+        << flag;
+  }
+  expectRejected({"--dapr-block-shutdown-duration", "soon"}, "dapr-block-shutdown-duration");
+  expectRejected({"--enable-api-logging=perhaps"}, "enable-api-logging");
+}
+
+TEST(OptionsTest, ApiLoggingIsTriStateAndSchedulerComesFromTheEnvironment) {
+  ::setenv("DAPR_SCHEDULER_HOST_ADDRESS", "a:50006,b:50006", 1);
+  auto o = parse({});
+  ::unsetenv("DAPR_SCHEDULER_HOST_ADDRESS");
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_FALSE(o->enable_api_logging.has_value());  // the Configuration decides
+  EXPECT_EQ(o->block_shutdown_ms, -1);
+  EXPECT_EQ(o->scheduler_host_address, "a:50006,b:50006");
+  EXPECT_TRUE(unappliedFlagNotes(*parse({})).empty());
+  o = parse({"--enable-api-logging=false"});
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->enable_api_logging, false);
 }
 
 }  // namespace

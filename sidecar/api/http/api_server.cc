@@ -2,8 +2,11 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <set>
 
+#include "common/logging/log.h"
 #include "sidecar/api/http/respond.h"
+#include "sidecar/config/api_access.h"
 
 namespace outrigger::sidecar::api::http {
 
@@ -16,14 +19,39 @@ const char* kFallbackRoute = "/v1.0/invoke/{id}/method/*";
 ApiServer::ApiServer(Apis apis, std::shared_ptr<prometheus::Registry> registry)
     : apis_(std::move(apis)), registry_(std::move(registry)) {
   if (const char* token = std::getenv("DAPR_API_TOKEN")) api_token_ = token;
-  addHealthzEndpoints(router_, apis_);
-  addMetadataEndpoints(router_, apis_);
-  addStateEndpoints(router_, apis_);
-  addSecretsEndpoints(router_, apis_);
-  addPubSubEndpoints(router_, apis_);
-  addBindingsEndpoints(router_, apis_);
-  addInvokeEndpoints(router_, apis_);
-  fallback_ = invokeFallback(apis_);
+  outrigger::http::Router all;
+  addHealthzEndpoints(all, apis_);
+  addMetadataEndpoints(all, apis_);
+  addStateEndpoints(all, apis_);
+  addSecretsEndpoints(all, apis_);
+  addPubSubEndpoints(all, apis_);
+  addBindingsEndpoints(all, apis_);
+  addInvokeEndpoints(all, apis_);
+  // As daprd: a route the API lists do not allow is not registered at all.
+  config::ApiAccess access;
+  if (apis_.configuration) access = config::ApiAccess(*apis_.configuration, "http");
+  std::set<std::string> denied;
+  std::string not_served;
+  for (const auto& route : all.routes()) {
+    if (access.allows(route.pattern)) {
+      router_.add(route.methods, route.pattern, route.handler);
+    } else if (denied.insert(route.pattern).second) {
+      not_served += (not_served.empty() ? "" : ", ") + route.pattern;
+    }
+  }
+  if (!not_served.empty()) {
+    LOG_INFO << "APIs not served (denied by the Configuration's api lists): " << not_served;
+  }
+  // The fall-through is service invocation's route, so it goes with the invoke API.
+  if (access.allows(kFallbackRoute)) fallback_ = invokeFallback(apis_);
+
+  const Options& options = apis_.context->options;
+  api_logging_ = options.enable_api_logging.value_or(
+      apis_.configuration && apis_.configuration->api_logging.value_or(false));
+  if (apis_.configuration) {
+    log_route_names_ = apis_.configuration->api_logging_obfuscate_urls;
+    log_health_checks_ = !apis_.configuration->api_logging_omit_health_checks;
+  }
   if (registry_) {
     request_count_ = &prometheus::BuildCounter()
                           .Name("dapr_http_server_request_count")
@@ -88,7 +116,26 @@ void ApiServer::handle(Request&& req, Responder respond, bool public_only) {
       return respond(errorResponse(404, "ERR_NOT_FOUND", "not found on the public port"));
   }
 
+  if (!route && !fallback_) return respond(unrouted(method, path));
   const std::string& name = route ? route->name : std::string(kFallbackRoute);
+  if (api_logging_ && (log_health_checks_ || !health)) {
+    // daprd's "HTTP API Called" line, written whatever the log level.
+    std::string called =
+        std::string(bhttp::to_string(method)) + " " + (log_route_names_ ? name : path);
+    std::string agent(req[bhttp::field::user_agent]);
+    respond = [respond = std::move(respond), called = std::move(called), agent = std::move(agent),
+               start = std::chrono::steady_clock::now()](Response&& res) {
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - start)
+                    .count();
+      logging::write(
+          logging::Level::kInfo,
+          "HTTP API Called: method=\"" + called + "\" code=" + std::to_string(res.result_int()) +
+              " size=" + std::to_string(res.body().size()) + " duration=" + std::to_string(ms) +
+              (agent.empty() ? "" : " useragent=\"" + agent + "\""));
+      respond(std::move(res));
+    };
+  }
   if (!request_count_) {
     return route ? route->handler(std::move(req), std::move(params), std::move(respond))
                  : fallback_(std::move(req), std::move(params), std::move(respond));
@@ -116,6 +163,20 @@ void ApiServer::handle(Request&& req, Responder respond, bool public_only) {
   } else {
     fallback_(std::move(req), std::move(params), std::move(measured));
   }
+}
+
+Response ApiServer::unrouted(bhttp::verb method, const std::string& path) const {
+  // Without the invoke API nothing catches unmatched requests: Go's router answers 405 when the
+  // path has routes for other methods, else its plain 404.
+  for (bhttp::verb other : {bhttp::verb::get, bhttp::verb::post, bhttp::verb::put,
+                            bhttp::verb::delete_, bhttp::verb::patch}) {
+    outrigger::http::RouteParams params;
+    bool bad_escape = false;
+    if (other != method && router_.match(other, path, &params, &bad_escape)) {
+      return outrigger::http::makeResponse(405);
+    }
+  }
+  return outrigger::http::makeResponse(404, "404 page not found\n", "text/plain; charset=utf-8");
 }
 
 }  // namespace outrigger::sidecar::api::http

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "common/http/router.h"
+#include "sidecar/config/configuration.h"
 #include "sidecar/runtime/context.h"
 
 namespace outrigger::sidecar::api::universal {
@@ -20,6 +21,8 @@ namespace outrigger::sidecar::api::http {
 
 struct Apis {
   runtime::Context* context = nullptr;
+  // The loaded Configuration (API allow/deny lists, features, API logging); null: none.
+  const config::Configuration* configuration = nullptr;
   universal::StateApi* state = nullptr;
   universal::SecretsApi* secrets = nullptr;
   universal::InvokeApi* invoke = nullptr;

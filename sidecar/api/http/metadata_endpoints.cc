@@ -37,7 +37,7 @@ void writeComponents(JsonWriter& w, const Instances& instances) {
   }
 }
 
-std::string renderMetadata(runtime::Context& ctx) {
+std::string renderMetadata(runtime::Context& ctx, const config::Configuration* configuration) {
   const Options& o = ctx.options;
   rapidjson::StringBuffer buffer;
   JsonWriter w(buffer);
@@ -48,6 +48,9 @@ std::string renderMetadata(runtime::Context& ctx) {
   w.String(kRuntimeVersion);
   w.Key("enabledFeatures");
   w.StartArray();
+  if (configuration) {
+    for (const auto& feature : configuration->enabledFeatures()) writeString(w, feature);
+  }
   w.EndArray();
   w.Key("actors");
   w.StartArray();
@@ -170,7 +173,7 @@ void addMetadataEndpoints(outrigger::http::Router& router, Apis& apis) {
   Apis* a = &apis;
   router.add({bhttp::verb::get}, "/v1.0/metadata",
              [a](Request&&, RouteParams&&, Responder respond) {
-               respond(jsonResponse(200, renderMetadata(*a->context)));
+               respond(jsonResponse(200, renderMetadata(*a->context, a->configuration)));
              });
   router.add({bhttp::verb::put}, "/v1.0/metadata/{key}",
              [a](Request&& req, RouteParams&& params, Responder respond) {

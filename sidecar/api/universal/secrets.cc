@@ -1,6 +1,35 @@
 #include "sidecar/api/universal/secrets.h"
 
+#include <optional>
+
+#include "common/logging/log.h"
+
 namespace outrigger::sidecar::api::universal {
+
+namespace {
+
+// Go's %q for the names in daprd's message.
+std::string quoted(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+Status permissionDenied(const std::string& store, const std::string& key) {
+  return permissionDeniedError("access denied by policy to get " + quoted(key) + " from " +
+                               quoted(store))
+      .withErrorCode("ERR_PERMISSION_DENIED", 403);
+}
+
+}  // namespace
+
+bool SecretsApi::allowed(const std::string& store, const std::string& key) const {
+  auto it = scopes_.find(store);
+  return it == scopes_.end() || it->second.allows(key);
+}
 
 StatusOr<std::shared_ptr<const runtime::SecretStoreInstance>> SecretsApi::find(
     const std::string& name) const {
@@ -21,6 +50,7 @@ void SecretsApi::get(const std::string& store, const std::string& key,
                      std::map<std::string, std::string> metadata, Callback<SecretMap> done) {
   auto s = find(store);
   if (!s.ok()) return done(s.status());
+  if (!allowed(store, key)) return done(permissionDenied(store, key));
   auto inst = *s;
   runOnComponent<StatusOr<SecretMap>>(
       inst->executor,
@@ -43,14 +73,26 @@ void SecretsApi::bulk(const std::string& store, std::map<std::string, std::strin
   auto s = find(store);
   if (!s.ok()) return done(s.status());
   auto inst = *s;
+  std::optional<config::SecretScope> scope;  // a copy: the call may outlive this object
+  if (auto it = scopes_.find(store); it != scopes_.end()) scope = it->second;
   runOnComponent<StatusOr<BulkSecrets>>(
       inst->executor,
-      [inst, metadata = std::move(metadata)]() -> StatusOr<BulkSecrets> {
+      [inst, scope, metadata = std::move(metadata)]() -> StatusOr<BulkSecrets> {
         auto r = inst->component->bulkGet(metadata);
         if (!r.ok()) {
           return Status(r.status().code(), "failed getting secrets from secret store " +
                                                inst->spec.name + ": " + r.status().message())
               .withErrorCode("ERR_SECRET_GET", 500);
+        }
+        if (scope) {
+          for (auto it = r->begin(); it != r->end();) {
+            if (scope->allows(it->first)) {
+              ++it;
+              continue;
+            }
+            LOG_DEBUG << permissionDenied(inst->spec.name, it->first).message();
+            it = r->erase(it);
+          }
         }
         return *r;
       },
