@@ -48,9 +48,7 @@ void InputBindings::startOne(const std::shared_ptr<const runtime::BindingInstanc
           std::string reply;
           auto attempt = [&]() -> Status {
             outrigger::http::Request req{bhttp::verb::post, route, 11};
-            for (const auto& [k, v] : event.metadata) {
-              if (!k.empty()) req.set(k, v);
-            }
+            runtime::setMetadataHeaders("input binding " + name, event.metadata, req);
             req.set(bhttp::field::content_type, "application/json");
             req.body() = event.data;
             auto res = runtime::callAppBlocking(context_, *app_, std::move(req));
