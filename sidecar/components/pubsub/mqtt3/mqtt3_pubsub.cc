@@ -1,11 +1,8 @@
 #include "sidecar/components/pubsub/mqtt3/mqtt3_pubsub.h"
 
-#include <mosquitto.h>
 #include <strings.h>
 
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <mutex>
 
 #include "common/logging/log.h"
@@ -17,16 +14,19 @@ namespace {
 constexpr int kKeepaliveSeconds = 30;
 constexpr int64_t kFirstRetryMs = 100;  // a failed message is handed over again after this,
 constexpr int64_t kMaxRetryMs = 5000;   // doubling up to this
+// A message no subscription takes is kept (unacknowledged) until this long after the last
+// subscribe: a persistent session's messages arrive as soon as the client connects, before the
+// runtime subscribed. After that, it is for a topic this sidecar no longer takes, and dropped.
+constexpr int64_t kUnmatchedGraceMs = 10000;
 
-void libraryInit() {
-  static std::once_flag once;
-  std::call_once(once, [] { mosquitto_lib_init(); });
+int64_t nowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
-Mqtt3PubSub* self(void* obj) { return static_cast<Mqtt3PubSub*>(obj); }
-
 // tcp://[user[:password]@]host[:port] (mqtt:// too). TLS schemes are refused.
-Status parseUrl(const std::string& url, Mqtt3PubSub::Config* c) {
+Status parseUrl(const std::string& url, ClientOptions* c) {
   auto scheme_end = url.find("://");
   std::string rest = url;
   if (scheme_end != std::string::npos) {
@@ -66,15 +66,16 @@ Status Mqtt3PubSub::init(const runtime::Properties& p) {
   Config c;
   std::string url = p.get("url");
   if (url.empty()) return invalidArgumentError("metadata field 'url' is required");
-  RETURN_IF_ERROR(parseUrl(url, &c));
-  c.client_id = p.get("consumerID");
-  if (c.client_id.empty())
+  RETURN_IF_ERROR(parseUrl(url, &c.client));
+  c.client.client_id = p.get("consumerID");
+  if (c.client.client_id.empty())
     return invalidArgumentError("metadata field 'consumerID' is required: it is the client id");
   int64_t qos = p.getInt("qos", 1);
   if (qos < 0 || qos > 2) return invalidArgumentError("metadata field 'qos' must be 0, 1 or 2");
   c.qos = static_cast<int>(qos);
   c.retain = p.getBool("retain", false);
-  c.clean_session = p.getBool("cleanSession", false);
+  c.client.clean_session = p.getBool("cleanSession", false);
+  c.client.keepalive_seconds = kKeepaliveSeconds;
   for (const char* tls : {"caCert", "clientCert", "clientKey"}) {
     if (!p.get(tls).empty())
       return unimplementedError(std::string("metadata field '") + tls +
@@ -82,168 +83,110 @@ Status Mqtt3PubSub::init(const runtime::Properties& p) {
   }
   config_ = c;
 
-  libraryInit();
-  client_ = mosquitto_new(config_.client_id.c_str(), config_.clean_session, this);
-  if (!client_) return internalError("mqtt3: cannot create a client");
-  if (!config_.user.empty()) {
-    mosquitto_username_pw_set(client_, config_.user.c_str(),
-                              config_.password.empty() ? nullptr : config_.password.c_str());
-  }
-  mosquitto_connect_callback_set(client_,
-                                 [](mosquitto*, void* obj, int rc) { self(obj)->onConnect(rc); });
-  mosquitto_disconnect_callback_set(client_, [](mosquitto*, void* obj, int rc) {
-    if (rc != 0) {
-      LOG_WARN << "pubsub.mqtt3: connection lost (" << mosquitto_strerror(rc) << ")";
-    }
-    std::lock_guard<std::mutex> lock(self(obj)->mutex_);
-    self(obj)->connected_ = false;
-  });
-  mosquitto_publish_callback_set(client_,
-                                 [](mosquitto*, void* obj, int mid) { self(obj)->onPublish(mid); });
-  mosquitto_subscribe_callback_set(client_, [](mosquitto*, void* obj, int mid, int, const int*) {
-    self(obj)->onSubscribe(mid);
-  });
-  mosquitto_message_callback_set(
-      client_, [](mosquitto*, void* obj, const mosquitto_message* m) { self(obj)->onMessage(m); });
-  // The network thread reconnects by itself, backing off from 1 s to 10 s.
-  mosquitto_reconnect_delay_set(client_, 1, 10, true);
-  int rc = mosquitto_connect_async(client_, config_.host.c_str(), config_.port, kKeepaliveSeconds);
-  if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_loop_start(client_);
-  if (rc != MOSQ_ERR_SUCCESS) {
-    std::string why = rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc);
-    mosquitto_destroy(client_);
-    client_ = nullptr;
-    return unavailableError("mqtt3: cannot connect to " + config_.host + ":" +
-                            std::to_string(config_.port) + ": " + why);
-  }
-  std::unique_lock<std::mutex> lock(mutex_);
-  bool up = cv_.wait_for(lock, std::chrono::milliseconds(config_.timeout_ms),
-                         [this] { return connected_ || connect_rc_ > 0; });
-  if (!connected_) {
-    std::string why = connect_rc_ > 0 ? mosquitto_connack_string(connect_rc_)
-                                      : (up ? "refused" : "no CONNACK in time");
-    lock.unlock();
-    close();
-    return unavailableError("mqtt3: cannot connect to " + config_.host + ":" +
-                            std::to_string(config_.port) + ": " + why);
-  }
-  return okStatus();
+  client_ = std::make_unique<Client>(
+      c.client, [this](const Incoming& m, const std::shared_ptr<Ack>& ack) { onMessage(m, ack); });
+  Status st = client_->start();
+  if (!st.ok()) client_.reset();
+  return st;
 }
 
-void Mqtt3PubSub::onConnect(int rc) {
-  std::vector<std::string> topics;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    connect_rc_ = rc;
-    connected_ = rc == 0;
-    for (const auto& sub : subscriptions_) topics.push_back(sub->topic);
-  }
-  cv_.notify_all();
-  if (rc != 0) {
-    LOG_WARN << "pubsub.mqtt3: connection refused: " << mosquitto_connack_string(rc);
-    return;
-  }
-  // A broker that lost the session (or a clean session) no longer knows the subscriptions.
-  for (const auto& t : topics) mosquitto_subscribe(client_, nullptr, t.c_str(), config_.qos);
-}
-
-void Mqtt3PubSub::onPublish(int mid) {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    published_.insert(mid);
-  }
-  cv_.notify_all();
-}
-
-void Mqtt3PubSub::onSubscribe(int mid) {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    subscribed_.insert(mid);
-  }
-  cv_.notify_all();
-}
-
-void Mqtt3PubSub::onMessage(const mosquitto_message* m) {
+void Mqtt3PubSub::onMessage(const Incoming& in, const std::shared_ptr<Ack>& ack) {
   Message msg;
-  msg.topic = m->topic;
-  if (m->payload) msg.data.assign(static_cast<const char*>(m->payload), m->payloadlen);
+  msg.topic = in.topic;
+  msg.data = in.payload;
   std::unique_lock<std::mutex> lock(mutex_);
+  bool matched = false;
   for (auto& sub : subscriptions_) {
-    bool match = false;
-    mosquitto_topic_matches_sub(sub->topic.c_str(), m->topic, &match);
-    if (!match) continue;
-    // A full queue holds up the network thread: the broker then stops sending (its in-flight
-    // window fills), which is the backpressure MQTT has.
+    if (!topicMatches(sub->topic, in.topic)) continue;
+    matched = true;
+    // A full queue holds up the client's thread: the broker then stops sending (its in-flight
+    // window fills with unacknowledged messages), which is the backpressure MQTT has.
     cv_.wait(lock, [&] { return sub->queue.size() < config_.queue_size || closed_; });
     if (closed_) return;
-    sub->queue.push_back(msg);
+    ack->hold();  // acknowledged once every matching subscription took it
+    sub->queue.push_back(Delivery{msg, ack});
+  }
+  if (!matched) {
+    while (unmatched_.size() >= config_.queue_size && !closed_) {
+      pruneUnmatched();
+      cv_.wait_for(lock, std::chrono::milliseconds(250));
+    }
+    if (closed_) return;
+    ack->hold();
+    unmatched_.push_back(Delivery{msg, ack});
   }
   cv_.notify_all();
 }
 
-Status Mqtt3PubSub::waitFor(std::set<int>* done, int mid, const std::string& what) {
-  std::unique_lock<std::mutex> lock(mutex_);
-  if (!cv_.wait_for(lock, std::chrono::milliseconds(config_.timeout_ms),
-                    [&] { return done->count(mid) > 0 || closed_; })) {
-    return deadlineExceededError("mqtt3: no " + what + " from the broker within " +
-                                 std::to_string(config_.timeout_ms) + " ms");
+void Mqtt3PubSub::pruneUnmatched() {
+  if (unmatched_.empty() || subscriptions_.empty() ||
+      nowMs() - last_subscribe_ms_ < kUnmatchedGraceMs) {
+    return;
   }
-  if (!done->erase(mid)) return unavailableError("mqtt3: the component is closed");
-  return okStatus();
+  for (auto& d : unmatched_) {
+    LOG_WARN << "pubsub.mqtt3: no subscription takes topic '" << d.message.topic
+             << "': message dropped";
+    d.ack->release();
+  }
+  unmatched_.clear();
+  cv_.notify_all();
 }
 
 Status Mqtt3PubSub::publish(const PublishRequest& request) {
   if (closed_ || !client_) return unavailableError("mqtt3: the component is closed");
-  int mid = 0;
-  int rc =
-      mosquitto_publish(client_, &mid, request.topic.c_str(), static_cast<int>(request.data.size()),
-                        request.data.data(), config_.qos, config_.retain);
-  if (rc != MOSQ_ERR_SUCCESS) {
-    return unavailableError("mqtt3: publish to '" + request.topic + "': " + mosquitto_strerror(rc));
-  }
-  // QoS 1 and 2: the broker's acknowledgement; QoS 0: written to the socket.
-  return waitFor(&published_, mid, "acknowledgement of a publish to '" + request.topic + "'");
+  return client_->publish(request.topic, request.data, config_.qos, config_.retain);
 }
 
 Status Mqtt3PubSub::subscribe(const SubscribeRequest& request, Handler handler) {
   if (closed_ || !client_) return unavailableError("mqtt3: the component is closed");
-  Subscription* sub;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     subscriptions_.push_back(std::make_unique<Subscription>());
-    sub = subscriptions_.back().get();
+    Subscription* sub = subscriptions_.back().get();
     sub->topic = request.topic;
     sub->handler = std::move(handler);
+    // What arrived for it before it existed, in arrival order.
+    for (auto it = unmatched_.begin(); it != unmatched_.end();) {
+      if (topicMatches(sub->topic, it->message.topic)) {
+        sub->queue.push_back(std::move(*it));
+        it = unmatched_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    last_subscribe_ms_ = nowMs();
     sub->thread = std::thread([this, sub] { deliver(sub); });
   }
-  int mid = 0;
-  int rc = mosquitto_subscribe(client_, &mid, request.topic.c_str(), config_.qos);
-  if (rc != MOSQ_ERR_SUCCESS) {
-    return unavailableError("mqtt3: subscribe to '" + request.topic +
-                            "': " + mosquitto_strerror(rc));
-  }
+  cv_.notify_all();
   // In place once the broker answered SUBACK (bounded).
-  return waitFor(&subscribed_, mid, "SUBACK for '" + request.topic + "'");
+  return client_->subscribe(request.topic, config_.qos);
 }
 
 void Mqtt3PubSub::deliver(Subscription* sub) {
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
-    cv_.wait(lock, [&] { return !sub->queue.empty() || closed_; });
+    if (!cv_.wait_for(lock, std::chrono::seconds(1),
+                      [&] { return !sub->queue.empty() || closed_; })) {
+      pruneUnmatched();  // held messages fill the broker's in-flight window: not for long
+      continue;
+    }
     if (closed_) return;
-    Message m = sub->queue.front();
+    Delivery d = std::move(sub->queue.front());
+    sub->queue.pop_front();
+    cv_.notify_all();  // room for the client's thread
     lock.unlock();
-    // The broker has this message acknowledged already: keep trying until the app takes it.
+    // Not acknowledged until the app took it: keep trying, unless the connection it came on is
+    // gone (the broker sends it again on the next one).
     int64_t backoff = kFirstRetryMs;
-    while (!sub->handler(m).ok()) {
+    bool taken = false;
+    while (!d.ack->stale() && !(taken = sub->handler(d.message).ok())) {
       std::unique_lock<std::mutex> wait(mutex_);
       if (cv_.wait_for(wait, std::chrono::milliseconds(backoff), [this] { return closed_.load(); }))
         return;
       backoff = std::min(backoff * 2, kMaxRetryMs);
     }
+    if (taken) d.ack->release();
     lock.lock();
-    sub->queue.pop_front();
-    cv_.notify_all();  // room for the network thread
   }
 }
 
@@ -256,12 +199,8 @@ void Mqtt3PubSub::close() {
   for (auto& sub : subscriptions_) {
     if (sub->thread.joinable()) sub->thread.join();
   }
-  if (client_) {
-    mosquitto_disconnect(client_);
-    mosquitto_loop_stop(client_, false);
-    mosquitto_destroy(client_);
-    client_ = nullptr;
-  }
+  // After the delivery threads: their acknowledgements go through the client.
+  if (client_) client_->close();
 }
 
 void registerComponent(runtime::Registry& registry) {
