@@ -6,6 +6,7 @@
 #include <chrono>
 #include <ctime>
 #include <future>
+#include <map>
 
 #include "common/logging/log.h"
 #include "sidecar/pubsub/cloudevent.h"
@@ -95,9 +96,15 @@ void Subscriber::subscribeOne(const Subscription& s) {
     return;
   }
   auto sub = std::make_shared<const Subscription>(s);
-  Status st =
-      inst->component->subscribe(ps::SubscribeRequest{s.topic, s.metadata},
-                                 [this, sub](const ps::Message& m) { return handle(*sub, m); });
+  ps::SubscribeRequest request{s.topic, s.metadata};
+  Status st = s.bulk_enabled
+                  ? inst->component->bulkSubscribe(
+                        request, ps::BulkOptions{s.bulk_max_messages, s.bulk_max_await_ms},
+                        [this, sub](const std::vector<ps::Message>& batch) {
+                          return handleBulk(*sub, batch);
+                        })
+                  : inst->component->subscribe(
+                        request, [this, sub](const ps::Message& m) { return handle(*sub, m); });
   if (!st.ok()) {
     LOG_ERROR << "failed to subscribe to topic " << s.topic << " on " << s.pubsub << ": "
               << st.message();
@@ -124,71 +131,7 @@ Status Subscriber::deadLetter(const Subscription& sub, const ps::Message& messag
   return okStatus();
 }
 
-StatusOr<Subscriber::Outcome> Subscriber::post(const Subscription& sub, const std::string& path,
-                                               const std::string& body,
-                                               const ps::Message& message) {
-  outrigger::http::Request req{bhttp::verb::post, path, 11};
-  for (const auto& [k, v] : message.metadata) {
-    if (k.empty() || strcasecmp(k.c_str(), "content-length") == 0) continue;
-    req.set(k, v);
-  }
-  req.set("pubsubname", sub.pubsub);
-  std::string entry_id;
-  if (sub.bulk_enabled) {
-    // Bulk subscribe: the app gets Dapr's bulk envelope. The delivery contract hands us one
-    // message at a time, so a batch holds one entry.
-    entry_id = newUuid();
-    json::Document bulk;
-    bulk.SetObject();
-    auto& a = bulk.GetAllocator();
-    auto str = [&](const std::string& v) {
-      return json::Value(v.c_str(), static_cast<rapidjson::SizeType>(v.size()), a);
-    };
-    bulk.AddMember("id", str(newUuid()), a);
-    bulk.AddMember("type", "com.dapr.event.sent.bulk", a);
-    bulk.AddMember("topic", str(message.topic), a);
-    bulk.AddMember("pubsubname", str(sub.pubsub), a);
-    bulk.AddMember("metadata", json::Value(rapidjson::kObjectType), a);
-    json::Value entry(rapidjson::kObjectType);
-    entry.AddMember("entryId", str(entry_id), a);
-    json::Document event(&a);
-    event.Parse(body.data(), body.size());
-    entry.AddMember("event", json::Value(event, a), a);
-    entry.AddMember("metadata", json::Value(rapidjson::kObjectType), a);
-    entry.AddMember("contentType", "application/cloudevents+json", a);
-    json::Value entries(rapidjson::kArrayType);
-    entries.PushBack(entry, a);
-    bulk.AddMember("entries", entries, a);
-    req.set(bhttp::field::content_type, "application/json");
-    req.body() = json::serialize(bulk);
-  } else {
-    req.set(bhttp::field::content_type, "application/cloudevents+json");
-    req.body() = body;
-  }
-  ASSIGN_OR_RETURN(auto res, runtime::callAppBlocking(context_, *app_, std::move(req)));
-  unsigned code = res.result_int();
-  if (code == 404) return Outcome::kNotFound;
-  if (code < 200 || code > 299) return unavailableError("the app answered " + std::to_string(code));
-  auto doc = json::parse(res.body());
-  if (sub.bulk_enabled) {
-    // An entry the app does not mention is to be retried.
-    const json::Value* statuses = doc.ok() ? json::find(*doc, "statuses") : nullptr;
-    if (!statuses || !statuses->IsArray()) return Outcome::kRetry;
-    for (const auto& st : statuses->GetArray()) {
-      const json::Value* id = json::find(st, "entryId");
-      const json::Value* status = json::find(st, "status");
-      if (!id || !id->IsString() || id->GetString() != entry_id || !status || !status->IsString())
-        continue;
-      std::string v = status->GetString();
-      if (v == "SUCCESS") return Outcome::kSuccess;
-      if (v == "DROP") return Outcome::kDrop;
-      return Outcome::kRetry;
-    }
-    return Outcome::kRetry;
-  }
-  if (!doc.ok() || !doc->IsObject()) return Outcome::kSuccess;
-  const json::Value* status = json::find(*doc, "status");
-  if (!status) return Outcome::kSuccess;
+Subscriber::Outcome Subscriber::outcomeOf(const json::Value* status) {
   std::string s = status->IsString() ? status->GetString() : "";
   for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   if (s == "SUCCESS" || s.empty()) return Outcome::kSuccess;
@@ -196,42 +139,117 @@ StatusOr<Subscriber::Outcome> Subscriber::post(const Subscription& sub, const st
   return Outcome::kRetry;
 }
 
-Status Subscriber::handle(const Subscription& sub, const ps::Message& message) {
-  std::string body =
-      sub.rawPayload() ? rawEnvelope(sub.pubsub, message.topic, message.data) : message.data;
-  json::Document event;
-  event.Parse(body.data(), body.size());
-  auto fail = [&](const Status& st) -> Status {
-    if (!sub.dead_letter_topic.empty()) return deadLetter(sub, message);
-    return st;
+StatusOr<Subscriber::Outcome> Subscriber::post(const Subscription& sub, const std::string& path,
+                                               const std::string& body,
+                                               const ps::Message& message) {
+  outrigger::http::Request req{bhttp::verb::post, path, 11};
+  runtime::setMetadataHeaders("pubsub " + sub.pubsub + ", topic " + message.topic, message.metadata,
+                              req);
+  req.set("pubsubname", sub.pubsub);
+  req.set(bhttp::field::content_type, "application/cloudevents+json");
+  req.body() = body;
+  ASSIGN_OR_RETURN(auto res, runtime::callAppBlocking(context_, *app_, std::move(req)));
+  unsigned code = res.result_int();
+  if (code == 404) return Outcome::kNotFound;
+  if (code < 200 || code > 299) return unavailableError("the app answered " + std::to_string(code));
+  auto doc = json::parse(res.body());
+  if (!doc.ok() || !doc->IsObject()) return Outcome::kSuccess;
+  const json::Value* status = json::find(*doc, "status");
+  if (!status) return Outcome::kSuccess;
+  return outcomeOf(status);
+}
+
+StatusOr<std::vector<Subscriber::Outcome>> Subscriber::postBulk(
+    const Subscription& sub, const std::string& path, const std::vector<ps::Message>& messages,
+    const std::vector<std::string>& bodies, const std::vector<std::string>& ids,
+    const std::vector<size_t>& pending) {
+  json::Document bulk;
+  bulk.SetObject();
+  auto& a = bulk.GetAllocator();
+  auto str = [&](const std::string& v) {
+    return json::Value(v.c_str(), static_cast<rapidjson::SizeType>(v.size()), a);
   };
+  bulk.AddMember("id", str(newUuid()), a);
+  bulk.AddMember("type", "com.dapr.event.sent.bulk", a);
+  bulk.AddMember("topic", str(messages[pending[0]].topic), a);
+  bulk.AddMember("pubsubname", str(sub.pubsub), a);
+  bulk.AddMember("metadata", json::Value(rapidjson::kObjectType), a);
+  json::Value entries(rapidjson::kArrayType);
+  for (size_t i : pending) {
+    json::Value entry(rapidjson::kObjectType);
+    entry.AddMember("entryId", str(ids[i]), a);
+    json::Document event(&a);
+    event.Parse(bodies[i].data(), bodies[i].size());
+    entry.AddMember("event", json::Value(event, a), a);
+    json::Value metadata(rapidjson::kObjectType);
+    for (const auto& [k, v] : messages[i].metadata) metadata.AddMember(str(k), str(v), a);
+    entry.AddMember("metadata", metadata, a);
+    entry.AddMember("contentType", "application/cloudevents+json", a);
+    entries.PushBack(entry, a);
+  }
+  bulk.AddMember("entries", entries, a);
+  outrigger::http::Request req{bhttp::verb::post, path, 11};
+  req.set("pubsubname", sub.pubsub);
+  req.set(bhttp::field::content_type, "application/json");
+  req.body() = json::serialize(bulk);
+  ASSIGN_OR_RETURN(auto res, runtime::callAppBlocking(context_, *app_, std::move(req)));
+  unsigned code = res.result_int();
+  if (code == 404) return std::vector<Outcome>(pending.size(), Outcome::kNotFound);
+  if (code < 200 || code > 299) return unavailableError("the app answered " + std::to_string(code));
+  // An entry the app does not mention is to be retried.
+  std::map<std::string, Outcome> by_id;
+  auto doc = json::parse(res.body());
+  const json::Value* statuses = doc.ok() ? json::find(*doc, "statuses") : nullptr;
+  if (statuses && statuses->IsArray()) {
+    for (const auto& st : statuses->GetArray()) {
+      const json::Value* id = json::find(st, "entryId");
+      const json::Value* status = json::find(st, "status");
+      if (id && id->IsString() && status && status->IsString())
+        by_id[id->GetString()] = outcomeOf(status);
+    }
+  }
+  std::vector<Outcome> out;
+  for (size_t i : pending) {
+    auto it = by_id.find(ids[i]);
+    out.push_back(it == by_id.end() ? Outcome::kRetry : it->second);
+  }
+  return out;
+}
+
+Status Subscriber::fail(const Subscription& sub, const ps::Message& message, const Status& st) {
+  return sub.dead_letter_topic.empty() ? st : deadLetter(sub, message);
+}
+
+Subscriber::Routed Subscriber::route(const Subscription& sub, const ps::Message& message) {
+  Routed r;
+  r.body = sub.rawPayload() ? rawEnvelope(sub.pubsub, message.topic, message.data) : message.data;
+  json::Document event;
+  event.Parse(r.body.data(), r.body.size());
   if (event.HasParseError() || !event.IsObject()) {
     LOG_WARN << "message on topic " << message.topic << " is not a CloudEvent JSON object";
-    return fail(invalidArgumentError("the message is not a CloudEvent"));
+    r.settled = fail(sub, message, invalidArgumentError("the message is not a CloudEvent"));
+    return r;
   }
   if (expired(event)) {
     LOG_WARN << "dropping expired message on topic " << message.topic;
-    return sub.dead_letter_topic.empty() ? okStatus() : deadLetter(sub, message);
+    r.settled = sub.dead_letter_topic.empty() ? okStatus() : deadLetter(sub, message);
+    return r;
   }
-  std::string path = sub.route(event);
-  if (path.empty()) {
+  r.path = sub.route(event);
+  if (r.path.empty()) {
     // No rule matched: acknowledged, as Dapr does.
-    return sub.dead_letter_topic.empty() ? okStatus() : deadLetter(sub, message);
+    r.settled = sub.dead_letter_topic.empty() ? okStatus() : deadLetter(sub, message);
   }
-  Outcome outcome = Outcome::kSuccess;
-  auto attempt = [&]() -> Status {
-    auto r = post(sub, path, body, message);
-    if (!r.ok()) return r.status();
-    outcome = *r;
-    if (outcome == Outcome::kRetry) return unavailableError("the app asked to retry");
-    return okStatus();
-  };
-  Status st = policy_ ? policy_(sub.pubsub, attempt) : attempt();
+  return r;
+}
+
+Status Subscriber::finish(const Subscription& sub, const ps::Message& message,
+                          const std::string& path, const Status& st, Outcome outcome) {
   if (!st.ok()) {
     if (context_.shutting_down) return st;  // never dead-letter because we are stopping
     LOG_WARN << "delivery of a message on topic " << message.topic << " to " << path
              << " failed: " << st.message();
-    return fail(st);
+    return fail(sub, message, st);
   }
   if (outcome == Outcome::kNotFound) {
     LOG_WARN << "the app answered 404 for topic " << message.topic << " at " << path
@@ -243,6 +261,67 @@ Status Subscriber::handle(const Subscription& sub, const ps::Message& message) {
     return sub.dead_letter_topic.empty() ? okStatus() : deadLetter(sub, message);
   }
   return okStatus();
+}
+
+Status Subscriber::handle(const Subscription& sub, const ps::Message& message) {
+  if (sub.bulk_enabled) return handleBulk(sub, {message})[0];
+  Routed r = route(sub, message);
+  if (r.settled) return *r.settled;
+  Outcome outcome = Outcome::kSuccess;
+  auto attempt = [&]() -> Status {
+    auto res = post(sub, r.path, r.body, message);
+    if (!res.ok()) return res.status();
+    outcome = *res;
+    if (outcome == Outcome::kRetry) return unavailableError("the app asked to retry");
+    return okStatus();
+  };
+  Status st = policy_ ? policy_(sub.pubsub, attempt) : attempt();
+  return finish(sub, message, r.path, st, outcome);
+}
+
+std::vector<Status> Subscriber::handleBulk(const Subscription& sub,
+                                           const std::vector<ps::Message>& messages) {
+  size_t n = messages.size();
+  std::vector<Status> out(n, okStatus());
+  std::vector<std::string> bodies(n), ids(n);
+  std::map<std::string, std::vector<size_t>> by_path;  // one envelope per route
+  for (size_t i = 0; i < n; ++i) {
+    Routed r = route(sub, messages[i]);
+    if (r.settled) {
+      out[i] = *r.settled;
+      continue;
+    }
+    bodies[i] = std::move(r.body);
+    ids[i] = newUuid();
+    by_path[r.path].push_back(i);
+  }
+  for (const auto& [path, members] : by_path) {
+    std::map<size_t, Outcome> outcomes;
+    for (size_t i : members) outcomes[i] = Outcome::kRetry;
+    // A retry (resiliency policy) sends again only what the app has not settled.
+    auto attempt = [&, &path = path, &members = members]() -> Status {
+      std::vector<size_t> pending;
+      for (size_t i : members) {
+        if (outcomes[i] == Outcome::kRetry) pending.push_back(i);
+      }
+      ASSIGN_OR_RETURN(auto got, postBulk(sub, path, messages, bodies, ids, pending));
+      size_t retry = 0;
+      for (size_t k = 0; k < pending.size(); ++k) {
+        outcomes[pending[k]] = got[k];
+        if (got[k] == Outcome::kRetry) retry++;
+      }
+      if (retry == 0) return okStatus();
+      return unavailableError("the app asked to retry " + std::to_string(retry) + " of " +
+                              std::to_string(pending.size()) + " entries");
+    };
+    Status st = policy_ ? policy_(sub.pubsub, attempt) : attempt();
+    for (size_t i : members) {
+      bool settled = outcomes[i] != Outcome::kRetry;
+      Status why = st.ok() ? unavailableError("the app asked to retry") : st;
+      out[i] = finish(sub, messages[i], path, settled ? okStatus() : why, outcomes[i]);
+    }
+  }
+  return out;
 }
 
 }  // namespace outrigger::sidecar::pubsub

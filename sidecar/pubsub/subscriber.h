@@ -4,8 +4,10 @@
 // route selection, the POST, the interpretation of the app's answer, and dead-lettering.
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,11 +42,36 @@ class Subscriber {
 
   // One message through routing, delivery and dead-lettering; OK means acknowledge.
   Status handle(const Subscription& subscription, const components::pubsub::Message& message);
+  // A batch (bulk subscribe): each route's messages go to the app in one bulk envelope, and the
+  // app's per-entry statuses decide; one status per message, in order.
+  std::vector<Status> handleBulk(const Subscription& subscription,
+                                 const std::vector<components::pubsub::Message>& messages);
 
  private:
   enum class Outcome { kSuccess, kRetry, kDrop, kNotFound };
+  // A message's CloudEvent body and route, or the answer it gets without the app.
+  struct Routed {
+    std::string body;
+    std::string path;
+    std::optional<Status> settled;
+  };
+  Routed route(const Subscription& sub, const components::pubsub::Message& message);
+  // SUCCESS (or empty), DROP, anything else: retry.
+  static Outcome outcomeOf(const json::Value* status);
   StatusOr<Outcome> post(const Subscription& sub, const std::string& path, const std::string& body,
                          const components::pubsub::Message& message);
+  // One bulk envelope with the messages numbered pending; one outcome each, in that order.
+  StatusOr<std::vector<Outcome>> postBulk(const Subscription& sub, const std::string& path,
+                                          const std::vector<components::pubsub::Message>& messages,
+                                          const std::vector<std::string>& bodies,
+                                          const std::vector<std::string>& ids,
+                                          const std::vector<size_t>& pending);
+  // The answer for a message once delivery ended with st and outcome.
+  Status finish(const Subscription& sub, const components::pubsub::Message& message,
+                const std::string& path, const Status& st, Outcome outcome);
+  // A message that cannot be delivered: dead-lettered when the subscription has a topic for it.
+  Status fail(const Subscription& sub, const components::pubsub::Message& message,
+              const Status& st);
   Status deadLetter(const Subscription& sub, const components::pubsub::Message& message);
   void subscribeOne(const Subscription& s);  // under mutex_
 

@@ -37,6 +37,15 @@ struct Message {
 
 using Handler = std::function<Status(const Message&)>;
 
+// Bulk subscribe: the broker's messages in batches of up to max_messages; a batch that is not
+// full waits at most max_await_ms for more once it holds one message.
+struct BulkOptions {
+  int max_messages = 100;
+  int max_await_ms = 1000;
+};
+// One status per message, in order; each OK acknowledges its message, as for Handler.
+using BulkHandler = std::function<std::vector<Status>(const std::vector<Message>&)>;
+
 struct SubscribeRequest {
   std::string topic;
   Metadata metadata;
@@ -55,6 +64,16 @@ class PubSub {
   virtual std::optional<Status> tryPublish(const PublishRequest& request) { return std::nullopt; }
   // Starts consuming topic; returns once the subscription is in place.
   virtual Status subscribe(const SubscribeRequest& request, Handler handler) = 0;
+  // Starts consuming topic in batches. A broker that holds several messages at once overrides it;
+  // this default hands each message over alone, at once, through subscribe().
+  virtual Status bulkSubscribe(const SubscribeRequest& request, const BulkOptions& options,
+                               BulkHandler handler) {
+    (void)options;
+    return subscribe(request, [handler = std::move(handler)](const Message& m) {
+      std::vector<Status> st = handler({m});
+      return st.empty() ? internalError("bulk handler answered nothing") : st[0];
+    });
+  }
   // Stops consumers and waits for in-flight handlers; unacknowledged messages stay with the broker.
   virtual void close() = 0;
 };

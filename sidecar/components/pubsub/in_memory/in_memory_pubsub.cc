@@ -1,5 +1,6 @@
 #include "sidecar/components/pubsub/in_memory/in_memory_pubsub.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace outrigger::sidecar::components::pubsub::in_memory {
@@ -49,11 +50,21 @@ Status InMemoryPubSub::publish(const PublishRequest& request) {
 }
 
 Status InMemoryPubSub::subscribe(const SubscribeRequest& request, Handler handler) {
+  return bulkSubscribe(request, BulkOptions{1, 0},
+                       [handler = std::move(handler)](const std::vector<Message>& batch) {
+                         return std::vector<Status>{handler(batch[0])};
+                       });
+}
+
+Status InMemoryPubSub::bulkSubscribe(const SubscribeRequest& request, const BulkOptions& options,
+                                     BulkHandler handler) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (closed_) return unavailableError("pubsub is closed");
   auto sub = std::make_unique<Subscription>();
   sub->topic = request.topic;
   sub->handler = std::move(handler);
+  sub->bulk.max_messages = std::max(1, options.max_messages);
+  sub->bulk.max_await_ms = std::max(0, options.max_await_ms);
   Subscription* raw = sub.get();
   subscriptions_.push_back(std::move(sub));
   raw->thread = std::thread([this, raw] { deliver(raw); });
@@ -64,16 +75,28 @@ void InMemoryPubSub::deliver(Subscription* sub) {
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
     cv_.wait(lock, [&] { return closed_ || !sub->queue.empty(); });
+    // A batch that is not full waits (bounded) for more.
+    size_t max = static_cast<size_t>(sub->bulk.max_messages);
+    cv_.wait_for(lock, std::chrono::milliseconds(sub->bulk.max_await_ms),
+                 [&] { return closed_ || sub->queue.size() >= max; });
     if (closed_) return;
-    Message m = sub->queue.front();
+    // Only this thread takes from the queue: the batch stays its head while the app has it.
+    std::vector<Message> batch(sub->queue.begin(),
+                               sub->queue.begin() + std::min(max, sub->queue.size()));
     lock.unlock();
-    Status st = sub->handler(m);
+    std::vector<Status> st = sub->handler(batch);
     lock.lock();
-    if (st.ok()) {
-      sub->queue.pop_front();
-      cv_.notify_all();
-    } else {
-      // Keep it at the head and try again: at-least-once, in order.
+    bool failed = false;
+    for (size_t i = batch.size(); i-- > 0;) {
+      if (i < st.size() && st[i].ok()) {
+        sub->queue.erase(sub->queue.begin() + static_cast<std::ptrdiff_t>(i));
+      } else {
+        failed = true;
+      }
+    }
+    cv_.notify_all();
+    if (failed) {
+      // Keep failed messages at the head and try again: at-least-once, in order.
       cv_.wait_for(lock, std::chrono::milliseconds(retry_pause_ms_), [&] { return closed_; });
     }
   }

@@ -15,6 +15,8 @@ namespace outrigger::sidecar::components::pubsub::in_memory {
 // A process-local broker: each subscription has its own bounded queue and delivery thread. A
 // message the handler fails is retried (after a short pause) until it succeeds or the broker
 // closes; publish blocks (bounded) while a subscriber's queue is full, which is backpressure.
+// A bulk subscription gets what its queue holds in one batch (up to its maximum, waiting up to
+// its await time for a batch to fill); failed messages stay at the head, in order.
 class InMemoryPubSub : public PubSub {
  public:
   ~InMemoryPubSub() override;
@@ -22,6 +24,9 @@ class InMemoryPubSub : public PubSub {
   Status publish(const PublishRequest& request) override;
   std::optional<Status> tryPublish(const PublishRequest& request) override;
   Status subscribe(const SubscribeRequest& request, Handler handler) override;
+  // Batches what the subscription's queue holds, up to max_messages.
+  Status bulkSubscribe(const SubscribeRequest& request, const BulkOptions& options,
+                       BulkHandler handler) override;
   void close() override;
 
  private:
@@ -30,7 +35,8 @@ class InMemoryPubSub : public PubSub {
   void enqueue(const PublishRequest& request);
   struct Subscription {
     std::string topic;
-    Handler handler;
+    BulkHandler handler;  // a plain subscription's batches hold one message
+    BulkOptions bulk{1, 0};
     std::deque<Message> queue;
     std::thread thread;
   };
