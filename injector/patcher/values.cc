@@ -2,7 +2,6 @@
 
 #include <cctype>
 #include <charconv>
-#include <cmath>
 #include <cstdlib>
 
 namespace outrigger::injector::patcher {
@@ -115,7 +114,10 @@ bool parseQuantity(std::string_view text, long double* value) {
     for (char c : exp) {
       if (!isDigit(c)) return false;
     }
-    scale = std::pow(10.0L, std::strtold(std::string(suffix.substr(1)).c_str(), nullptr));
+    // 10 to that power, read as "1e<exponent>" (no powl: libm is not worth mapping for it).
+    std::string power = "1";
+    power += suffix;
+    scale = std::strtold(power.c_str(), nullptr);
   }
   *value = std::strtold(number.c_str(), nullptr) * scale;
   return true;
