@@ -57,7 +57,7 @@ EXPECT = {
     "deployment-env-volumes": dict(
         app_id="checkout",
         args={"--app-port": "5000", "--config": "shop-tracing"},
-        env={"checkout": {"DAPR_HTTP_PORT": "3500"}},
+        env={"checkout": {"DAPR_HTTP_PORT": "3600"}},
         sidecar_env={"GOMAXPROCS": "2", "REGION": "eu-west-1",
                      "DAPR_ENV_KEYS": "GOMAXPROCS REGION DB_PASSWORD"},
         sidecar_secret_env={"DB_PASSWORD": ("checkout-db", "password"),
