@@ -382,7 +382,8 @@ bool parseRunOptions(const std::vector<std::string>& args, RunOptions* o, std::s
     else if (a == "--sidecar-arg")
       o->sidecar_args.push_back(value);
     else {
-      *error = "unknown flag " + args[i];
+      // Only exact names count: a prefix such as --app-i is not --app-id.
+      *error = "unknown flag " + a;
       return false;
     }
   }

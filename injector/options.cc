@@ -127,7 +127,13 @@ StatusOr<Options> parseOptions(int argc, const char* const* argv) {
       if (a.size() > 2 && a[0] == '-' && a[1] != '-') a = "-" + a;  // -flag as --flag
       args.push_back(a);
     }
-    po::store(po::command_line_parser(args).options(desc).run(), vm);
+    // No guessing: a prefix of a flag is an unknown flag, not that flag.
+    po::store(
+        po::command_line_parser(args)
+            .options(desc)
+            .style(po::command_line_style::default_style & ~po::command_line_style::allow_guessing)
+            .run(),
+        vm);
     po::notify(vm);
   } catch (const std::exception& e) {
     return invalidArgumentError(std::string(e.what()) + " (see outrigger-injector --help)");

@@ -43,6 +43,39 @@ Status checkPort(const char* name, int port, bool allow_zero) {
   return okStatus();
 }
 
+bool isBooleanFlag(const std::string& name) {
+  static const char* const kBooleanFlags[] = {"app-ssl",
+                                              "enable-mtls",
+                                              "enable-app-health-check",
+                                              "enable-api-logging",
+                                              "disable-builtin-k8s-secret-store",
+                                              "enable-profiling",
+                                              "enable-metrics",
+                                              "log-as-json",
+                                              "wait"};
+  for (const char* b : kBooleanFlags) {
+    if (name == b) return true;
+  }
+  return false;
+}
+
+// daprd parses flags with Go's flag package, where "--log-as-json false" sets the flag to true
+// and silently ends flag parsing at "false" (every later flag is ignored); Boost would instead take
+// "false" as the value. Neither is safe to guess, so outriggerd refuses the form and names the one
+// that works ("--log-as-json=false"); a boolean flag followed by another flag is still true.
+Status checkBooleanValues(const std::vector<std::string>& args) {
+  for (size_t i = 0; i + 1 < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a.rfind("--", 0) != 0 || a.find('=') != std::string::npos) continue;
+    const std::string& next = args[i + 1];
+    if (!isBooleanFlag(a.substr(2)) || (!next.empty() && next[0] == '-')) continue;
+    return invalidArgumentError("unexpected argument '" + next + "' after boolean flag " + a +
+                                ": give its value as " + a + "=" + next +
+                                " (see outriggerd --help)");
+  }
+  return okStatus();
+}
+
 }  // namespace
 
 bool parseQuantity(const std::string& text, uint64_t* bytes) {
@@ -195,12 +228,32 @@ StatusOr<Options> parseOptions(int argc, const char* const* argv) {
       "log-as-json", boolean(), "log as JSON")("wait", boolean(), "wait for outbound readiness")(
       "version", "print the version and exit")("build-info", "print build information and exit");
 
+  RETURN_IF_ERROR(checkBooleanValues(args));
+  // Stray words are collected so that they can be reported by name.
+  std::vector<std::string> stray;
+  po::options_description hidden;
+  hidden.add_options()("stray-argument", po::value<std::vector<std::string>>(&stray));
+  po::options_description all;
+  all.add(desc).add(hidden);
+  po::positional_options_description positional;
+  positional.add("stray-argument", -1);
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(args).options(desc).run(), vm);
+    // No guessing: "--app-i" or "--resources" must not pass for "--app-id" / "--resources-path".
+    po::store(
+        po::command_line_parser(args)
+            .options(all)
+            .positional(positional)
+            .style(po::command_line_style::default_style & ~po::command_line_style::allow_guessing)
+            .run(),
+        vm);
     po::notify(vm);
   } catch (const po::error& e) {
     return invalidArgumentError(std::string(e.what()) + " (see outriggerd --help)");
+  }
+  if (!stray.empty()) {
+    return invalidArgumentError("unexpected argument '" + stray.front() +
+                                "': outriggerd takes only flags (see outriggerd --help)");
   }
   std::ostringstream help;
   help << desc;

@@ -2,6 +2,8 @@
 
 #include <strings.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <future>
@@ -13,6 +15,12 @@
 namespace outrigger::sidecar::runtime {
 
 namespace {
+
+// Dapr lowercases keyPrefix: "AppID" is the appid strategy, "Team" the literal prefix "team".
+std::string lowered(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
 
 std::string describe(const ComponentSpec& spec) {
   return spec.source + ": component '" + spec.name + "' (" + spec.type + "/" + spec.version + ")";
@@ -76,7 +84,7 @@ StatusOr<std::shared_ptr<Instance<T>>> build(const FactoryRegistry<T>& factories
     if (instance->component->output()) instance->capabilities.push_back("OUTPUT_BINDING");
   }
   if constexpr (std::is_same_v<T, components::state::Store>) {
-    instance->key_prefix = props->get("keyPrefix", "appid");
+    instance->key_prefix = lowered(props->get("keyPrefix", "appid"));
     if (props->getBool("actorStateStore")) instance->capabilities.push_back("ACTOR");
   }
   return instance;
@@ -100,6 +108,40 @@ void applyConsumerId(std::map<std::string, std::string>* raw, const ProcessorOpt
   replace("{namespace}", options.namespace_name);
   replace("{uuid}",
           std::to_string(std::random_device{}()) + std::to_string(std::random_device{}()));
+}
+
+// keyPrefix and actorStateStore belong to the runtime, not to one store, so no component declares
+// them: they are checked here, with the same kind of message as the declared fields.
+Status checkStateRuntimeFields(const std::map<std::string, std::string>& raw) {
+  for (const auto& [name, value] : raw) {
+    if (strcasecmp(name.c_str(), "actorStateStore") == 0) {
+      bool b;
+      if (!parseBool(value, &b)) {
+        return invalidArgumentError("metadata field 'actorStateStore' has value '" + value +
+                                    "', expected true or false");
+      }
+    } else if (strcasecmp(name.c_str(), "keyPrefix") == 0) {
+      if (value.find("||") != std::string::npos) {
+        return invalidArgumentError("metadata field 'keyPrefix' may not contain '||'");
+      }
+      std::string mode = lowered(value);
+      if (mode == "appid" || mode == "name" || mode == "namespace" || mode == "none") continue;
+      // Anything else is a literal prefix: no spaces or control characters, and no template braces
+      // (outriggerd does not expand "{appid}"-like forms, so they are a mistake, not a prefix).
+      bool literal = !value.empty() && value.size() <= 256 &&
+                     std::all_of(value.begin(), value.end(), [](char c) {
+                       auto u = static_cast<unsigned char>(c);
+                       return u > ' ' && u != 0x7f && c != '{' && c != '}';
+                     });
+      if (!literal) {
+        return invalidArgumentError(
+            "metadata field 'keyPrefix' has value '" + value +
+            "', expected appid, name, namespace, none or a literal prefix (no spaces, control "
+            "characters, braces or '||')");
+      }
+    }
+  }
+  return okStatus();
 }
 
 }  // namespace
@@ -157,14 +199,12 @@ Status Processor::initOne(const ComponentSpec& spec) {
   auto raw = resolveMetadata(spec);
   if (!raw.ok()) return invalidArgumentError(describe(spec) + ": " + raw.status().message());
   if (block == "state") {
+    if (Status st = checkStateRuntimeFields(*raw); !st.ok()) {
+      return invalidArgumentError(describe(spec) + ": " + st.message());
+    }
     auto instance = build(registry_.state, spec, *raw, options_);
     if (!instance.ok())
       return Status(instance.status().code(), describe(spec) + ": " + instance.status().message());
-    const std::string& p = (*instance)->key_prefix;
-    if (p.find("||") != std::string::npos) {
-      return invalidArgumentError(describe(spec) +
-                                  ": metadata field 'keyPrefix' may not contain '||'");
-    }
     if (auto old = store_.state.remove(spec.name)) old->component->close();
     store_.state.put(*instance);
   } else if (block == "pubsub") {

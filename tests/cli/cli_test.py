@@ -127,7 +127,9 @@ r = subprocess.run([OUTRIGGER], capture_output=True, text=True, env=env, timeout
 check("no arguments", r.returncode == 1 and "Usage" in r.stderr, r.stderr)
 for args, needle in ([["run", "--", "true"], "--app-id is required"],
                      [["run", "--app-id", "x", "--app-port", "abc", "--", "true"], "invalid value 'abc'"],
-                     [["run", "--app-id", "x", "--bogus", "1", "--", "true"], "unknown flag"],
+                     [["run", "--app-id", "x", "--bogus", "1", "--", "true"], "unknown flag --bogus"],
+                     [["run", "--app-i", "x", "--", "true"], "unknown flag --app-i"],
+                     [["run", "--app-id", "x", "--resources=d", "--", "true"], "unknown flag --resources"],
                      [["frobnicate"], "unknown command"],
                      [["run", "--app-id", "x"], "no command to run"],
                      [["run", "--app-id", "x", "--dapr-http-port"], "needs a value"]):

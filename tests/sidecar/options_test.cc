@@ -185,6 +185,50 @@ TEST(OptionsTest, UnknownAndMalformedFlagsNameTheFlag) {
   expectRejected({"--app-id"}, "app-id");  // the value is missing
 }
 
+// Boost.Program_options would take a unique prefix for the flag it starts ("--app-i" for
+// "--app-id"); daprd (Go's flag package) knows only exact names, and so does outriggerd.
+TEST(OptionsTest, PrefixesOfFlagsAreUnknownFlags) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"--app-i", "x"},
+                                             {"--resources", "dir"},
+                                             {"--conf", "f.yaml"},
+                                             {"-app-i", "x"},
+                                             {"--app-i=x"},
+                                             {"--log-as", "true"},
+                                             {"--dapr-http", "3500"}}) {
+    std::string flag = args[0];
+    if (flag.rfind("--", 0) != 0) flag = "-" + flag;
+    expectRejected(args, "unrecognised option '" + flag + "'");
+  }
+  // The exact names still work, and a prefix that is itself a flag is that flag.
+  auto o = parse({"--app-id", "x", "--resources-path", "dir", "--config", "f.yaml"});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_EQ(o->app_id, "x");
+  EXPECT_EQ(o->resources_paths, (std::vector<std::string>{"dir"}));
+  EXPECT_EQ(o->config_paths, (std::vector<std::string>{"f.yaml"}));
+}
+
+// Go's flag package reads "--log-as-json false" as --log-as-json=true followed by a first
+// non-flag argument, where daprd silently stops reading flags (Boost alone would take "false" as
+// the value). outriggerd refuses the form and says which one to use; a boolean flag followed by
+// another flag is still true.
+TEST(OptionsTest, SpaceSeparatedBooleanValueIsRejected) {
+  expectRejected({"--log-as-json", "false"}, "--log-as-json=false");
+  expectRejected({"--app-id", "a", "-enable-metrics", "false", "--app-port", "80"},
+                 "--enable-metrics=false");
+  expectRejected({"--enable-mtls", "true"}, "--enable-mtls=true");
+  expectRejected({"--app-id", "a", "stray"}, "unexpected argument 'stray'");
+  expectRejected({"stray", "--app-id", "a"}, "unexpected argument 'stray'");
+  auto o = parse({"--log-as-json", "--app-id", "a"});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_TRUE(o->log_as_json);
+  EXPECT_EQ(o->app_id, "a");
+  o = parse({"--log-as-json=false", "--enable-metrics=0"});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_FALSE(o->log_as_json);
+  EXPECT_FALSE(o->enable_metrics);
+}
+
 TEST(OptionsTest, HelpAndVersion) {
   auto o = parse({"--help"});
   ASSERT_TRUE(o.ok());

@@ -225,6 +225,47 @@ void onTransaction(Apis& apis, Request&& req, RouteParams&& params, Responder re
   });
 }
 
+// POST|PUT /v1.0-alpha1/state/{store}/query: Dapr's query language in, a page of results out.
+void onQuery(Apis& apis, Request&& req, RouteParams&& params, Responder respond) {
+  auto query = components::state::parseQuery(req.body());
+  if (!query.ok()) {
+    return respond(
+        errorResponse(malformed("failed to parse the query: " + query.status().message())));
+  }
+  universal::QueryStateRequest r;
+  r.store = params.get("storeName");
+  r.query = std::move(*query);
+  r.metadata = queryMetadata(req.target());
+  apis.state->query(std::move(r), [respond](StatusOr<universal::QueryStateResponse> res) {
+    if (!res.ok()) return respond(errorResponse(res.status()));
+    if (res->results.empty()) return respond(emptyResponse(204));
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+    w.StartObject();
+    w.Key("results");
+    w.StartArray();
+    for (const auto& item : res->results) {
+      w.StartObject();
+      w.Key("key");
+      w.String(item.key.data(), item.key.size());
+      w.Key("data");
+      writeData(w, item.data);
+      if (!item.etag.empty()) {
+        w.Key("etag");
+        w.String(item.etag.data(), item.etag.size());
+      }
+      w.EndObject();
+    }
+    w.EndArray();
+    if (!res->token.empty()) {
+      w.Key("token");
+      w.String(res->token.data(), res->token.size());
+    }
+    w.EndObject();
+    respond(jsonResponse(200, std::string(buffer.GetString(), buffer.GetSize())));
+  });
+}
+
 }  // namespace
 
 void addStateEndpoints(outrigger::http::Router& router, Apis& apis) {
@@ -241,6 +282,7 @@ void addStateEndpoints(outrigger::http::Router& router, Apis& apis) {
   router.add({V::get}, "/v1.0/state/{storeName}/{key}", bind(onGet));
   router.add({V::delete_}, "/v1.0/state/{storeName}/{key}", bind(onDelete));
   router.add({V::post, V::put}, "/v1.0/state/{storeName}", bind(onSave));
+  router.add({V::post, V::put}, "/v1.0-alpha1/state/{storeName}/query", bind(onQuery));
 }
 
 }  // namespace outrigger::sidecar::api::http

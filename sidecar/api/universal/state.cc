@@ -1,5 +1,7 @@
 #include "sidecar/api/universal/state.h"
 
+#include <algorithm>
+
 #include "sidecar/runtime/metadata.h"
 
 namespace outrigger::sidecar::api::universal {
@@ -71,12 +73,7 @@ StatusOr<std::shared_ptr<const runtime::StateInstance>> StateApi::store(
   return s;
 }
 
-StatusOr<std::string> StateApi::storeKey(const runtime::StateInstance& s,
-                                         const std::string& key) const {
-  if (key.empty()) return malformed("state key must not be empty");
-  if (key.find("||") != std::string::npos) {
-    return malformed("input key/keyPrefix '" + key + "' can't contain '||'");
-  }
+std::string StateApi::keyPrefix(const runtime::StateInstance& s) const {
   const std::string& mode = s.key_prefix;
   const std::string& app_id = context_.options.app_id;
   std::string prefix;
@@ -91,7 +88,16 @@ StatusOr<std::string> StateApi::storeKey(const runtime::StateInstance& s,
   } else {
     prefix = mode;
   }
-  return prefix.empty() ? key : prefix + "||" + key;
+  return prefix.empty() ? "" : prefix + "||";
+}
+
+StatusOr<std::string> StateApi::storeKey(const runtime::StateInstance& s,
+                                         const std::string& key) const {
+  if (key.empty()) return malformed("state key must not be empty");
+  if (key.find("||") != std::string::npos) {
+    return malformed("input key/keyPrefix '" + key + "' can't contain '||'");
+  }
+  return keyPrefix(s) + key;
 }
 
 std::string StateApi::userKey(const std::string& stored) const {
@@ -284,6 +290,44 @@ void StateApi::transaction(TransactionRequest request, StatusCallback done) {
               .withErrorCode("ERR_STATE_TRANSACTION", 500);
         }
         return okStatus();
+      },
+      std::move(done), inst->outbound);
+}
+
+void StateApi::query(QueryStateRequest request, Callback<QueryStateResponse> done) {
+  auto s = store(request.store);
+  if (!s.ok()) return done(s.status());
+  auto inst = *s;
+  auto* querier = dynamic_cast<state::QueryableStore*>(inst->component.get());
+  if (!querier || !state::hasFeature(*inst->component, state::kFeatureQuery)) {
+    return done(notSupported(inst->spec.name, "the query API"));
+  }
+  auto req = std::make_shared<state::QueryRequest>();
+  req->key_prefix = keyPrefix(*inst);
+  req->query = std::move(request.query);
+  req->metadata = std::move(request.metadata);
+  runOnComponent<StatusOr<QueryStateResponse>>(
+      inst->executor,
+      [inst, querier, req]() -> StatusOr<QueryStateResponse> {
+        auto r = querier->query(*req);
+        if (!r.ok()) {
+          // A query the store cannot run as asked (a bad page token) is the caller's fault.
+          int http = r.status().code() == StatusCode::kInvalidArgument ? 400 : 500;
+          return Status(r.status().code(), "failed query in state store " + inst->spec.name + ": " +
+                                               r.status().message())
+              .withErrorCode("ERR_STATE_QUERY", http);
+        }
+        QueryStateResponse out;
+        out.token = std::move(r->token);
+        out.results.reserve(r->results.size());
+        for (auto& item : r->results) {
+          QueryStateItem o;
+          o.key = item.key.substr(std::min(req->key_prefix.size(), item.key.size()));
+          o.data = std::move(item.data);
+          o.etag = std::move(item.etag);
+          out.results.push_back(std::move(o));
+        }
+        return out;
       },
       std::move(done), inst->outbound);
 }

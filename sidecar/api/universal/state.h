@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "sidecar/api/universal/async.h"
+#include "sidecar/components/state/query.h"
 #include "sidecar/runtime/context.h"
 
 namespace outrigger::sidecar::api::universal {
@@ -80,6 +81,23 @@ struct TransactionRequest {
   Metadata metadata;
 };
 
+struct QueryStateRequest {
+  std::string store;
+  components::state::Query query;  // parsed by the transport (components::state::parseQuery)
+  Metadata metadata;
+};
+
+struct QueryStateItem {
+  std::string key;  // without the key prefix
+  std::string data;
+  std::string etag;
+};
+
+struct QueryStateResponse {
+  std::vector<QueryStateItem> results;
+  std::string token;
+};
+
 class StateApi {
  public:
   explicit StateApi(runtime::Context& context) : context_(context) {}
@@ -89,9 +107,12 @@ class StateApi {
   void remove(DeleteStateRequest request, StatusCallback done);
   void bulkGet(BulkGetRequest request, Callback<std::vector<BulkGetItem>> done);
   void transaction(TransactionRequest request, StatusCallback done);
+  // Only this app's keys (the store's keyPrefix) are searched.
+  void query(QueryStateRequest request, Callback<QueryStateResponse> done);
 
  private:
   StatusOr<std::shared_ptr<const runtime::StateInstance>> store(const std::string& name) const;
+  std::string keyPrefix(const runtime::StateInstance& store) const;  // "<prefix>||" or ""
   StatusOr<std::string> storeKey(const runtime::StateInstance& store, const std::string& key) const;
   std::string userKey(const std::string& stored) const;
   runtime::Context& context_;

@@ -20,6 +20,7 @@
 #include <ostream>
 #include <thread>
 
+#include "sidecar/components/state/query.h"
 #include "sidecar/runtime/registry.h"
 #include "tests/framework/servers.h"
 
@@ -599,6 +600,95 @@ TEST_P(StateConformance, FailsInBoundedTimeWhileTheServerHangs) {
   Status st = eventually(std::chrono::seconds(20), [&] { return put("after", "2"); });
   EXPECT_TRUE(st.ok()) << st.toString();
 }
+
+// ---- The query API, on the stores that advertise it ----
+
+TEST_P(StateConformance, QueryAdvertisedIffImplemented) {
+  EXPECT_EQ(has(kFeatureQuery), dynamic_cast<QueryableStore*>(store_.get()) != nullptr);
+}
+
+class StateQueryConformance : public StateConformance {
+ protected:
+  void SetUp() override {
+    StateConformance::SetUp();
+    if (!store_) return;
+    querier_ = dynamic_cast<QueryableStore*>(store_.get());
+    if (!has(kFeatureQuery) || !querier_) GTEST_SKIP() << GetParam().type << " has no query API";
+  }
+  // The keys (without prefix) the query answers under this test's prefix, and the token.
+  std::pair<std::vector<std::string>, std::string> query(const std::string& text,
+                                                         const std::string& token = "") {
+    auto q = parseQuery(text);
+    EXPECT_TRUE(q.ok()) << q.status().toString();
+    QueryRequest r;
+    r.key_prefix = prefix_;
+    if (q.ok()) r.query = std::move(*q);
+    if (!token.empty()) r.query.token = token;
+    auto res = querier_->query(r);
+    EXPECT_TRUE(res.ok()) << res.status().toString();
+    std::vector<std::string> keys;
+    if (!res.ok()) return {keys, ""};
+    for (const auto& item : res->results) {
+      EXPECT_EQ(item.key.rfind(prefix_, 0), 0u) << item.key;
+      auto got = fetch(item.key.substr(prefix_.size()));
+      EXPECT_EQ(item.data, got.data) << item.key;
+      EXPECT_EQ(item.etag, got.etag) << item.key;
+      keys.push_back(item.key.substr(prefix_.size()));
+    }
+    return {keys, res->token};
+  }
+  void putPeople() {
+    ASSERT_TRUE(put("ann", R"({"state":"CA","age":31,"person":{"org":"Dev Ops"}})").ok());
+    ASSERT_TRUE(put("bob", R"({"state":"WA","age":25,"person":{"org":"Finance"}})").ok());
+    ASSERT_TRUE(put("cid", R"({"state":"CA","age":47,"person":{"org":"Finance"}})").ok());
+    ASSERT_TRUE(put("dee", R"({"state":"TX","age":29,"person":{"org":"Dev Ops"}})").ok());
+  }
+  QueryableStore* querier_ = nullptr;
+};
+
+TEST_P(StateQueryConformance, FiltersOnTheValue) {
+  putPeople();
+  EXPECT_EQ(query(R"({"filter":{"EQ":{"state":"CA"}}})").first,
+            (std::vector<std::string>{"ann", "cid"}));
+  EXPECT_EQ(query(R"({"filter":{"IN":{"person.org":["Finance"]}}})").first,
+            (std::vector<std::string>{"bob", "cid"}));
+  EXPECT_EQ(
+      query(R"({"filter":{"AND":[{"EQ":{"state":"CA"}},{"EQ":{"person.org":"Finance"}}]}})").first,
+      (std::vector<std::string>{"cid"}));
+  EXPECT_EQ(query(R"({"filter":{"OR":[{"EQ":{"age":25}},{"EQ":{"state":"TX"}}]}})").first,
+            (std::vector<std::string>{"bob", "dee"}));
+  EXPECT_TRUE(query(R"({"filter":{"EQ":{"state":"NY"}}})").first.empty());
+}
+
+TEST_P(StateQueryConformance, SortsAndPages) {
+  putPeople();
+  EXPECT_EQ(query(R"({"sort":[{"key":"age","order":"DESC"}]})").first,
+            (std::vector<std::string>{"cid", "ann", "dee", "bob"}));
+  std::vector<std::string> all;
+  std::string token;
+  for (int page = 0; page < 5; ++page) {
+    auto [keys, next] = query(R"({"sort":[{"key":"age"}],"page":{"limit":3}})", token);
+    EXPECT_LE(keys.size(), 3u);
+    all.insert(all.end(), keys.begin(), keys.end());
+    token = next;
+    if (token.empty()) break;
+  }
+  EXPECT_EQ(all, (std::vector<std::string>{"bob", "dee", "ann", "cid"}));
+}
+
+TEST_P(StateQueryConformance, OnlyLiveKeysUnderThePrefix) {
+  putPeople();
+  ASSERT_TRUE(remove("bob").ok());
+  // Another prefix (another app) is not searched, nor is a key that merely contains it.
+  ASSERT_TRUE(store_->set(setRequest("other||" + prefix_ + "eve", R"({"state":"CA"})")).ok());
+  ASSERT_TRUE(store_->set(setRequest("x" + prefix_ + "fay", R"({"state":"CA"})")).ok());
+  EXPECT_EQ(query("{}").first, (std::vector<std::string>{"ann", "cid", "dee"}));
+  EXPECT_EQ(query(R"({"filter":{"EQ":{"state":"CA"}}})").first,
+            (std::vector<std::string>{"ann", "cid"}));
+}
+
+INSTANTIATE_TEST_SUITE_P(AllStores, StateQueryConformance, ::testing::ValuesIn(cases()),
+                         [](const auto& info) { return info.param.name; });
 
 INSTANTIATE_TEST_SUITE_P(AllStores, StateConformance, ::testing::ValuesIn(cases()),
                          [](const auto& info) { return info.param.name; });

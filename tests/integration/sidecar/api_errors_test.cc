@@ -382,6 +382,15 @@ TEST(StartupErrors, BadFilesAndFlagsExitWithAMessage) {
        "state.in-memory, version: v1, "
        "metadata: [{name: keyPrefix, secretKeyRef: {name: x}}]}\n",
        {"bad.yaml", "keyPrefix", "auth.secretStore"}},
+      {"apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: s}\nspec: {type: "
+       "state.in-memory, version: v1, metadata: [{name: actorStateStore, value: maybe}]}\n",
+       {"bad.yaml", "component 's'", "'actorStateStore'", "maybe"}},
+      {"apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: s}\nspec: {type: "
+       "state.sqlite, version: v1, metadata: [{name: keyPrefix, value: \"{appid}\"}]}\n",
+       {"bad.yaml", "component 's'", "'keyPrefix'", "{appid}"}},
+      {"apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: s}\nspec: {type: "
+       "state.in-memory, version: v1, metadata: [{name: keyPrefix, value: \"my app\"}]}\n",
+       {"bad.yaml", "component 's'", "'keyPrefix'", "my app"}},
   };
   for (const auto& c : cases) {
     writeFile(dir + "/bad.yaml", c.file);
@@ -406,6 +415,16 @@ TEST(StartupErrors, BadFilesAndFlagsExitWithAMessage) {
   EXPECT_NE(out.find("max-body-size"), std::string::npos) << out;
   EXPECT_EQ(SidecarProcess::runToExit({"-app-id", "x", "-log-level", "loud"}, &out), 1);
   EXPECT_NE(out.find("log-level"), std::string::npos) << out;
+  // A prefix of a flag is not that flag.
+  EXPECT_EQ(SidecarProcess::runToExit({"--app-i", "x"}, &out), 1);
+  EXPECT_NE(out.find("'--app-i'"), std::string::npos) << out;
+  EXPECT_EQ(SidecarProcess::runToExit({"--app-id", "x", "--resources", dir}, &out), 1);
+  EXPECT_NE(out.find("'--resources'"), std::string::npos) << out;
+  EXPECT_EQ(SidecarProcess::runToExit({"--app-id", "x", "--conf", "f.yaml"}, &out), 1);
+  EXPECT_NE(out.find("'--conf'"), std::string::npos) << out;
+  // "--log-as-json false" would silently end daprd's flag parsing; outriggerd refuses it.
+  EXPECT_EQ(SidecarProcess::runToExit({"--app-id", "x", "--log-as-json", "false"}, &out), 1);
+  EXPECT_NE(out.find("--log-as-json=false"), std::string::npos) << out;
 }
 
 }  // namespace

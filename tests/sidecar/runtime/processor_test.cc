@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <future>
@@ -255,6 +256,53 @@ TEST_F(ProcessorTest, KeyPrefixMayNotHoldTheSeparator) {
       processor_.initOne(spec("db", "state.fake", {value("host", "h"), value("keyPrefix", "name")}))
           .ok());
   EXPECT_EQ(store_.state.get("db")->key_prefix, "name");
+}
+
+TEST_F(ProcessorTest, KeyPrefixFormsAreChecked) {
+  for (const char* bad : {"", "my prefix", "{appid}", "tab\there"}) {
+    expectError(
+        processor_.initOne(spec("db", "state.fake", {value("host", "h"), value("keyPrefix", bad)})),
+        {"component 'db'", "metadata field 'keyPrefix'", std::string("'") + bad + "'"});
+    EXPECT_EQ(store_.state.get("db"), nullptr) << bad;
+  }
+  // The strategies ignore case, and a literal is lowercased, as daprd does.
+  for (auto [given, kept] :
+       {std::pair{"AppID", "appid"}, std::pair{"NAME", "name"}, std::pair{"Namespace", "namespace"},
+        std::pair{"None", "none"}, std::pair{"Team-42.orders", "team-42.orders"},
+        std::pair{"caf\xc3\xa9", "caf\xc3\xa9"}}) {
+    ASSERT_TRUE(
+        processor_
+            .initOne(spec("db", "state.fake", {value("host", "h"), value("keyPrefix", given)}))
+            .ok())
+        << given;
+    EXPECT_EQ(store_.state.get("db")->key_prefix, kept);
+  }
+  // Case-insensitive field name, as Dapr reads it.
+  expectError(
+      processor_.initOne(spec("db", "state.fake", {value("host", "h"), value("KEYPREFIX", "a b")})),
+      {"component 'db'", "keyPrefix", "'a b'"});
+}
+
+TEST_F(ProcessorTest, ActorStateStoreMustBeABoolean) {
+  for (const char* bad : {"maybe", "", "2", "yes please"}) {
+    expectError(
+        processor_.initOne(
+            spec("db", "state.fake", {value("host", "h"), value("actorStateStore", bad)})),
+        {"component 'db'", "metadata field 'actorStateStore'", std::string("'") + bad + "'"});
+    EXPECT_EQ(store_.state.get("db"), nullptr) << bad;
+  }
+  ASSERT_TRUE(
+      processor_
+          .initOne(spec("db", "state.fake", {value("host", "h"), value("actorStateStore", "true")}))
+          .ok());
+  auto caps = store_.state.get("db")->capabilities;
+  EXPECT_NE(std::find(caps.begin(), caps.end(), "ACTOR"), caps.end());
+  ASSERT_TRUE(processor_
+                  .initOne(spec("db", "state.fake",
+                                {value("host", "h"), value("actorStateStore", "false")}))
+                  .ok());
+  caps = store_.state.get("db")->capabilities;
+  EXPECT_EQ(std::find(caps.begin(), caps.end(), "ACTOR"), caps.end());
 }
 
 TEST_F(ProcessorTest, ReloadReplacesAndRemoveDrops) {

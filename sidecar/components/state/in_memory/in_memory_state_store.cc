@@ -5,7 +5,7 @@ namespace outrigger::sidecar::components::state::in_memory {
 Status InMemoryStateStore::init(const runtime::Properties&) { return okStatus(); }
 
 std::vector<std::string> InMemoryStateStore::features() const {
-  return {kFeatureETag, kFeatureTransactional, kFeatureTTL};
+  return {kFeatureETag, kFeatureTransactional, kFeatureTTL, kFeatureQuery};
 }
 
 const InMemoryStateStore::Item* InMemoryStateStore::live(const std::string& key,
@@ -85,6 +85,20 @@ Status InMemoryStateStore::multi(const std::vector<Operation>& operations, const
     }
   }
   return okStatus();
+}
+
+StatusOr<QueryResponse> InMemoryStateStore::query(const QueryRequest& request) {
+  QueryEvaluator evaluator(request.query);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto now = Clock::now();
+    for (const auto& [key, item] : items_) {
+      if (key.compare(0, request.key_prefix.size(), request.key_prefix) != 0) continue;
+      if (item.expires && *item.expires <= now) continue;
+      evaluator.add(QueryItem{key, item.value, std::to_string(item.version)});
+    }
+  }
+  return evaluator.finish();
 }
 
 void registerComponent(runtime::Registry& registry) {

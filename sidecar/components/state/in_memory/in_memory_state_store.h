@@ -5,13 +5,14 @@
 #include <string>
 #include <unordered_map>
 
+#include "sidecar/components/state/query.h"
 #include "sidecar/components/state/store.h"
 #include "sidecar/runtime/registry.h"
 
 namespace outrigger::sidecar::components::state::in_memory {
 
-// A process-local store with etags, TTLs and transactions; lost on restart.
-class InMemoryStateStore : public Store, public TransactionalStore {
+// A process-local store with etags, TTLs, transactions and queries; lost on restart.
+class InMemoryStateStore : public Store, public TransactionalStore, public QueryableStore {
  public:
   Status init(const runtime::Properties& properties) override;
   std::vector<std::string> features() const override;
@@ -19,6 +20,7 @@ class InMemoryStateStore : public Store, public TransactionalStore {
   Status set(const SetRequest& request) override;
   Status del(const DeleteRequest& request) override;
   Status multi(const std::vector<Operation>& operations, const RequestMetadata& metadata) override;
+  StatusOr<QueryResponse> query(const QueryRequest& request) override;
 
  private:
   using Clock = std::chrono::steady_clock;

@@ -264,7 +264,25 @@ StatusOr<PostgresStateStore::Result> PostgresStateStore::run(Conn& c, const std:
 }
 
 std::vector<std::string> PostgresStateStore::features() const {
-  return {kFeatureETag, kFeatureTransactional, kFeatureTTL};
+  return {kFeatureETag, kFeatureTransactional, kFeatureTTL, kFeatureQuery};
+}
+
+StatusOr<QueryResponse> PostgresStateStore::query(const QueryRequest& request) {
+  RETURN_IF_ERROR(checkKey(request.key_prefix));
+  QueryEvaluator evaluator(request.query);
+  ASSIGN_OR_RETURN(Conn c, acquire());
+  auto r = run(c,
+               "SELECT key, value, etag::text FROM " + table_ +
+                   " WHERE left(key, length($1)) = $1"
+                   " AND (expiredate IS NULL OR expiredate > now())",
+               {{request.key_prefix}}, true);
+  release(c);
+  if (!r.ok()) return r.status();
+  for (int i = 0; i < PQntuples(r->get()); ++i) {
+    evaluator.add(
+        QueryItem{column(r->get(), i, 0), column(r->get(), i, 1), column(r->get(), i, 2)});
+  }
+  return evaluator.finish();
 }
 
 StatusOr<GetResponse> PostgresStateStore::get(const GetRequest& request) {

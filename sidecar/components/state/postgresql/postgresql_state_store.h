@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "sidecar/components/state/query.h"
 #include "sidecar/components/state/store.h"
 #include "sidecar/runtime/registry.h"
 
@@ -21,7 +22,7 @@ namespace outrigger::sidecar::components::state::postgresql {
 // failures. Every statement runs under statement_timeout on the server and a deadline on the
 // client, so a server that stops answering gives an error, not a hang. Expired rows are invisible
 // at once and deleted every cleanupInterval by one of the sidecars sharing the table.
-class PostgresStateStore : public Store, public TransactionalStore {
+class PostgresStateStore : public Store, public TransactionalStore, public QueryableStore {
  public:
   ~PostgresStateStore() override;
   Status init(const runtime::Properties& properties) override;
@@ -31,6 +32,9 @@ class PostgresStateStore : public Store, public TransactionalStore {
   Status set(const SetRequest& request) override;
   Status del(const DeleteRequest& request) override;
   Status multi(const std::vector<Operation>& operations, const RequestMetadata& metadata) override;
+  // Reads the live rows under the key prefix and evaluates the query on each value (the same
+  // evaluator as the in-memory and SQLite stores, so the answers agree).
+  StatusOr<QueryResponse> query(const QueryRequest& request) override;
   void close() override;
 
  private:

@@ -95,7 +95,7 @@ Status SqliteStateStore::exec(const std::string& sql) {
 }
 
 std::vector<std::string> SqliteStateStore::features() const {
-  return {kFeatureETag, kFeatureTransactional, kFeatureTTL};
+  return {kFeatureETag, kFeatureTransactional, kFeatureTTL, kFeatureQuery};
 }
 
 StatusOr<int64_t> SqliteStateStore::versionOf(const std::string& key) {
@@ -216,6 +216,33 @@ Status SqliteStateStore::multi(const std::vector<Operation>& operations, const R
   Status st = exec("COMMIT");
   if (!st.ok()) (void)exec("ROLLBACK");
   return st;
+}
+
+StatusOr<QueryResponse> SqliteStateStore::query(const QueryRequest& request) {
+  QueryEvaluator evaluator(request.query);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Stmt s(db_, "SELECT key, value, version FROM " + table_ +
+                    " WHERE substr(key, 1, length(?1)) = ?1"
+                    " AND (expires_at IS NULL OR expires_at > ?2)");
+    if (!s.ok()) return internalError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+    s.bind(1, request.key_prefix);
+    s.bind(2, now());
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) {
+      QueryItem item;
+      const unsigned char* key = sqlite3_column_text(s.get(), 0);
+      item.key.assign(reinterpret_cast<const char*>(key),
+                      static_cast<size_t>(sqlite3_column_bytes(s.get(), 0)));
+      const void* data = sqlite3_column_blob(s.get(), 1);
+      item.data.assign(static_cast<const char*>(data),
+                       static_cast<size_t>(sqlite3_column_bytes(s.get(), 1)));
+      item.etag = std::to_string(sqlite3_column_int64(s.get(), 2));
+      evaluator.add(std::move(item));
+    }
+    if (rc != SQLITE_DONE) return internalError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  }
+  return evaluator.finish();
 }
 
 void SqliteStateStore::close() {

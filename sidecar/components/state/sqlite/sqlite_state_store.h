@@ -8,6 +8,7 @@
 #include <string>
 #include <thread>
 
+#include "sidecar/components/state/query.h"
 #include "sidecar/components/state/store.h"
 #include "sidecar/runtime/registry.h"
 
@@ -15,7 +16,7 @@ namespace outrigger::sidecar::components::state::sqlite {
 
 // state.sqlite: durable and embedded (the default store of local runs). One connection in WAL
 // mode behind a mutex; etags are row versions; expired rows are invisible and purged lazily.
-class SqliteStateStore : public Store, public TransactionalStore {
+class SqliteStateStore : public Store, public TransactionalStore, public QueryableStore {
  public:
   ~SqliteStateStore() override;
   Status init(const runtime::Properties& properties) override;
@@ -24,6 +25,8 @@ class SqliteStateStore : public Store, public TransactionalStore {
   Status set(const SetRequest& request) override;
   Status del(const DeleteRequest& request) override;
   Status multi(const std::vector<Operation>& operations, const RequestMetadata& metadata) override;
+  // Scans the live rows under the key prefix and evaluates the query on each value.
+  StatusOr<QueryResponse> query(const QueryRequest& request) override;
   void close() override;
 
  private:

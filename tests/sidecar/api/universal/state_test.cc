@@ -59,6 +59,26 @@ class RecordingStore : public state::Store, public state::TransactionalStore {
   std::vector<std::string> features_;
 };
 
+// A RecordingStore that answers queries with every item under the requested prefix.
+class QueryingStore : public RecordingStore, public state::QueryableStore {
+ public:
+  QueryingStore()
+      : RecordingStore({state::kFeatureETag, state::kFeatureTransactional, state::kFeatureTTL,
+                        state::kFeatureQuery}) {}
+  StatusOr<state::QueryResponse> query(const state::QueryRequest& r) override {
+    prefixes.push_back(r.key_prefix);
+    if (!query_failure.ok()) return std::exchange(query_failure, okStatus());
+    state::QueryResponse out;
+    for (const auto& [k, v] : data) {
+      if (k.rfind(r.key_prefix, 0) == 0) out.results.push_back({k, v, "1"});
+    }
+    out.token = "next";
+    return out;
+  }
+  std::vector<std::string> prefixes;
+  Status query_failure;
+};
+
 class StateApiTest : public ::testing::Test {
  protected:
   void SetUp() override { context_.options.app_id = "myapp"; }
@@ -115,6 +135,11 @@ class StateApiTest : public ::testing::Test {
   Status transaction(const std::string& store, std::vector<TransactionOp> ops) {
     Status out = internalError("no answer");
     api_.transaction(TransactionRequest{store, std::move(ops), {}}, [&](Status st) { out = st; });
+    return out;
+  }
+  StatusOr<QueryStateResponse> query(const std::string& store) {
+    StatusOr<QueryStateResponse> out = internalError("no answer");
+    api_.query(QueryStateRequest{store, {}, {}}, [&](StatusOr<QueryStateResponse> r) { out = r; });
     return out;
   }
   static TransactionOp op(const std::string& kind, const std::string& key) {
@@ -235,6 +260,53 @@ TEST_F(StateApiTest, StoreFailuresMapToDaprCodes) {
   expectCode(get("s", "k").status(), "ERR_STATE_GET", 500);
   store->fail = abortedError("conflict");
   expectCode(transaction("s", {op("upsert", "k")}), "ERR_STATE_TRANSACTION", 500);
+}
+
+TEST_F(StateApiTest, QuerySearchesOnlyThisAppsKeysAndAnswersThemUnprefixed) {
+  auto store = std::make_shared<QueryingStore>();
+  for (auto [name, prefix] : {std::pair{"byapp", "appid"}, std::pair{"byname", "name"},
+                              std::pair{"raw", "none"}, std::pair{"custom", "team"}}) {
+    auto inst = std::make_shared<runtime::StateInstance>();
+    inst->spec.name = name;
+    inst->component = store;
+    inst->key_prefix = prefix;
+    context_.compstore.state.put(inst);
+  }
+  store->data = {{"myapp||a", "1"}, {"other||b", "2"}, {"byname||c", "3"}, {"team||d", "4"}};
+  auto r = query("byapp");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->results.size(), 1u);
+  EXPECT_EQ(r->results[0].key, "a");
+  EXPECT_EQ(r->results[0].data, "1");
+  EXPECT_EQ(r->token, "next");
+  r = query("byname");
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->results.size(), 1u);
+  EXPECT_EQ(r->results[0].key, "c");
+  r = query("custom");
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->results.size(), 1u);
+  EXPECT_EQ(r->results[0].key, "d");
+  r = query("raw");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->results.size(), 4u);
+  EXPECT_EQ(store->prefixes, (std::vector<std::string>{"myapp||", "byname||", "team||", ""}));
+}
+
+TEST_F(StateApiTest, QueryErrorsAreDaprs) {
+  addStore("plain", "appid");  // no QueryableStore
+  expectCode(query("plain").status(), "ERR_STATE_STORE_NOT_SUPPORTED", 500);
+  expectCode(query("nostore").status(), "ERR_STATE_STORE_NOT_FOUND", 400);
+  auto store = std::make_shared<QueryingStore>();
+  auto inst = std::make_shared<runtime::StateInstance>();
+  inst->spec.name = "q";
+  inst->component = store;
+  context_.compstore.state.put(inst);
+  store->query_failure = invalidArgumentError("invalid page token 'x'");
+  expectCode(query("q").status(), "ERR_STATE_QUERY", 400);
+  store->query_failure = unavailableError("connection refused");
+  expectCode(query("q").status(), "ERR_STATE_QUERY", 500);
+  EXPECT_TRUE(query("q").ok());
 }
 
 TEST_F(StateApiTest, TtlNeedsAStoreWithTtl) {
