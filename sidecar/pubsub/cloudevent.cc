@@ -1,10 +1,13 @@
 #include "sidecar/pubsub/cloudevent.h"
 
+#include <algorithm>
 #include <boost/beast/core/detail/base64.hpp>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <random>
+#include <stdexcept>
 
 namespace outrigger::sidecar::pubsub {
 
@@ -59,9 +62,10 @@ std::string newUuid() {
   return buf;
 }
 
-std::string rfc3339Now() {
-  auto now = std::chrono::system_clock::now();
-  std::time_t t = std::chrono::system_clock::to_time_t(now);
+std::string rfc3339Now() { return rfc3339(std::chrono::system_clock::now()); }
+
+std::string rfc3339(std::chrono::system_clock::time_point when) {
+  std::time_t t = std::chrono::system_clock::to_time_t(when);
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[32];
@@ -73,6 +77,43 @@ bool isJsonContentType(const std::string& content_type) {
   std::string m = mediaType(content_type);
   return m == "application/json" || (m.size() > 5 && m.compare(m.size() - 5, 5, "+json") == 0);
 }
+
+StatusOr<std::optional<int64_t>> ttlInSeconds(const std::map<std::string, std::string>& metadata) {
+  auto it = metadata.find("ttlInSeconds");
+  if (it == metadata.end() || it->second.empty()) return std::optional<int64_t>();
+  const std::string& v = it->second;
+  size_t used = 0;
+  long long n = 0;
+  try {
+    n = std::stoll(v, &used, 10);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != v.size() || std::isspace(static_cast<unsigned char>(v[0]))) {
+    return invalidArgumentError("ttlInSeconds value must be a valid integer: actual is '" + v + "'")
+        .withErrorCode("ERR_PUBSUB_REQUEST_METADATA", 400);
+  }
+  if (n <= 0) {
+    return invalidArgumentError("ttlInSeconds value must be higher than zero: actual is " + v)
+        .withErrorCode("ERR_PUBSUB_REQUEST_METADATA", 400);
+  }
+  return std::optional<int64_t>(n);
+}
+
+namespace {
+
+// Sets `expiration` when the request carries a TTL.
+Status applyTtl(json::Document& doc, const EnvelopeRequest& r) {
+  ASSIGN_OR_RETURN(auto ttl, ttlInSeconds(r.metadata));
+  if (!ttl) return okStatus();
+  // Capped at 100 years, so that the time point cannot overflow.
+  int64_t seconds = std::min<int64_t>(*ttl, int64_t{100} * 366 * 24 * 3600);
+  setString(doc, "expiration",
+            rfc3339(std::chrono::system_clock::now() + std::chrono::seconds(seconds)));
+  return okStatus();
+}
+
+}  // namespace
 
 StatusOr<std::string> newEnvelope(const EnvelopeRequest& r) {
   json::Document doc;
@@ -108,6 +149,7 @@ StatusOr<std::string> newEnvelope(const EnvelopeRequest& r) {
   setString(doc, "traceparent", traceparent);
   setString(doc, "tracestate", metaOr(r.metadata, "cloudevent.tracestate", r.tracestate));
   setString(doc, "time", rfc3339Now());
+  RETURN_IF_ERROR(applyTtl(doc, r));
   return json::serialize(doc);
 }
 
@@ -128,6 +170,7 @@ StatusOr<std::string> completeCallerEnvelope(const EnvelopeRequest& r) {
   setIfAbsent(doc, "traceparent", r.traceparent);
   setIfAbsent(doc, "tracestate", r.tracestate);
   setIfAbsent(doc, "time", rfc3339Now());
+  RETURN_IF_ERROR(applyTtl(doc, r));
   return json::serialize(doc);
 }
 

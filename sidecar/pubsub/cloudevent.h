@@ -2,7 +2,10 @@
 
 // CloudEvents 1.0 envelopes as Dapr builds them (contract §1.4).
 
+#include <chrono>
+#include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "common/json/json.h"
@@ -21,9 +24,16 @@ struct EnvelopeRequest {
   std::string tracestate;
 };
 
-// A new envelope around the payload.
+// metadata.ttlInSeconds: nullopt when absent or empty, else a positive number of seconds. A value
+// that is not an integer, or is not above zero, is rejected (as Dapr's TryGetTTL does) with 400
+// ERR_PUBSUB_REQUEST_METADATA.
+StatusOr<std::optional<int64_t>> ttlInSeconds(const std::map<std::string, std::string>& metadata);
+
+// A new envelope around the payload. With metadata.ttlInSeconds it carries `expiration`
+// (RFC 3339, now + ttl), which the subscriber checks before delivering.
 StatusOr<std::string> newEnvelope(const EnvelopeRequest& request);
-// The caller sent its own CloudEvent (application/cloudevents+json): fill in Dapr's fields.
+// The caller sent its own CloudEvent (application/cloudevents+json): fill in Dapr's fields
+// (and `expiration` from metadata.ttlInSeconds, as for a new envelope).
 StatusOr<std::string> completeCallerEnvelope(const EnvelopeRequest& request);
 // Raw payload delivered to the app: a synthetic envelope around the bytes.
 std::string rawEnvelope(const std::string& pubsub_name, const std::string& topic,
@@ -31,6 +41,7 @@ std::string rawEnvelope(const std::string& pubsub_name, const std::string& topic
 
 std::string newUuid();
 std::string rfc3339Now();
+std::string rfc3339(std::chrono::system_clock::time_point t);
 bool isJsonContentType(const std::string& content_type);
 
 }  // namespace outrigger::sidecar::pubsub

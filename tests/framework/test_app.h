@@ -54,6 +54,7 @@ class SidecarProcess {
   // Runs outriggerd to completion (for start-up failures); returns its exit code.
   static int runToExit(std::vector<std::string> args, std::string* output, int timeout_ms = 20000);
   int httpPort() const { return http_port_; }
+  int pid() const { return pid_; }  // -1 when not running
   std::string log() const;
   int stop(int signal = 15);
 

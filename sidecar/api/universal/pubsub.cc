@@ -43,6 +43,8 @@ StatusOr<std::string> envelopeFor(const runtime::Context& context, const Publish
           .withErrorCode("ERR_PUBSUB_REQUEST_METADATA", 400);
     }
   }
+  // Checked for raw payloads too: the broker may still apply it natively (pubsub.rabbitmq).
+  if (auto ttl = pubsub::ttlInSeconds(r.metadata); !ttl.ok()) return ttl.status();
   if (raw) {
     *content_type = r.content_type.empty() ? "application/octet-stream" : r.content_type;
     return r.data;

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -75,7 +76,196 @@ class DurableApp {
   TestApp app_;  // last: its server thread stops before the members it uses go
 };
 
+std::string componentYaml(const DurabilityCase& c) {
+  std::string yaml =
+      "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: pubsub}\n"
+      "spec:\n  type: " +
+      c.type + "\n  version: v1\n  metadata:\n";
+  for (const auto& [k, v] : c.metadata) yaml += "  - {name: " + k + ", value: \"" + v + "\"}\n";
+  return yaml;
+}
+
+// The event's data.<field> as a string, or "".
+std::string dataField(const std::string& body, const char* field) {
+  json::Document ev;
+  ev.Parse(body.c_str());
+  if (!ev.IsObject() || !ev.HasMember("data") || !ev["data"].IsObject()) return "";
+  const json::Value* v = json::find(ev["data"], field);
+  if (!v) return "";
+  if (v->IsString()) return v->GetString();
+  if (v->IsInt()) return std::to_string(v->GetInt());
+  return "";
+}
+
+// VmRSS of a process in KiB, or -1.
+long rssKib(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+// Waits until the sidecar lists a subscription to topic (publishing before would lose events on
+// brokers that keep nothing for absent subscribers).
+bool subscribed(SidecarProcess& sidecar, const std::string& topic) {
+  return eventually(
+      [&] {
+        return sidecar.request(verb::get, "/v1.0/metadata")
+                   .body()
+                   .find("\"topic\":\"" + topic + "\"") != std::string::npos;
+      },
+      std::chrono::seconds(30));
+}
+
 }  // namespace
+
+void expectDeadLettering(const DurabilityCase& c) {
+  std::string dir = makeTempDir("outrigger-deadletter");
+  writeFile(dir + "/components.yaml", componentYaml(c) + R"(---
+apiVersion: dapr.io/v1alpha1
+kind: Resiliency
+metadata: {name: deliveries}
+spec:
+  policies:
+    retries:
+      twice: {policy: constant, duration: 10ms, maxRetries: 2}
+  targets:
+    components:
+      pubsub: {inbound: {retry: twice}}
+---
+apiVersion: dapr.io/v2alpha1
+kind: Subscription
+metadata: {name: orders}
+spec: {pubsubname: pubsub, topic: )" + c.topic +
+                                          ", routes: {default: /orders}, deadLetterTopic: " +
+                                          c.dead_letter_topic + R"(}
+---
+apiVersion: dapr.io/v2alpha1
+kind: Subscription
+metadata: {name: dead}
+spec: {pubsubname: pubsub, topic: )" + c.dead_letter_topic +
+                                          R"(, routes: {default: /dead}}
+)");
+  std::mutex mutex;
+  std::map<std::string, int> attempts;  // by data.kind, on /orders
+  std::map<std::string, int> fail_attempts_when_dead;
+  TestApp app;
+  app.setBehaviour([&](const http::Request& req) {
+    if (req.method() != verb::post) return http::makeResponse(404);
+    std::string kind = dataField(req.body(), "kind");
+    std::lock_guard<std::mutex> lock(mutex);
+    if (req.target() == "/dead") {
+      fail_attempts_when_dead[kind] = attempts["fail"];
+      return http::makeResponse(200);
+    }
+    attempts[kind]++;
+    if (kind == "drop") return http::makeResponse(200, R"({"status":"DROP"})", "application/json");
+    if (kind == "fail") return http::makeResponse(500);
+    return http::makeResponse(200);
+  });
+  SidecarProcess sidecar;
+  ASSERT_TRUE(sidecar.start({"--app-id", "deadletter", "--app-port", std::to_string(app.port()),
+                             "--resources-path", dir}))
+      << tail(sidecar.log());
+  ASSERT_TRUE(subscribed(sidecar, c.topic) && subscribed(sidecar, c.dead_letter_topic))
+      << tail(sidecar.log());
+  for (const char* kind : {"drop", "fail", "ok"}) {
+    auto res = sidecar.request(verb::post, "/v1.0/publish/pubsub/" + c.topic,
+                               std::string(R"({"kind":")") + kind + R"("})");
+    ASSERT_EQ(res.result_int(), 204u) << kind << ": " << res.body() << "\n" << tail(sidecar.log());
+  }
+  auto done = [&] {
+    std::lock_guard<std::mutex> lock(mutex);
+    return fail_attempts_when_dead.count("drop") && fail_attempts_when_dead.count("fail") &&
+           attempts.count("ok");
+  };
+  ASSERT_TRUE(eventually(done, std::chrono::seconds(30))) << tail(sidecar.log());
+  // Nothing else arrives on the dead-letter topic (the taken event is never there).
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::lock_guard<std::mutex> lock(mutex);
+  EXPECT_EQ(fail_attempts_when_dead.count("ok"), 0u);
+  EXPECT_EQ(fail_attempts_when_dead.size(), 2u);
+  // The failing event went to the dead-letter topic after the policy's 1 + 2 attempts, not before.
+  EXPECT_GE(fail_attempts_when_dead["fail"], 3) << tail(sidecar.log());
+  // A DROP is not retried.
+  EXPECT_EQ(attempts["drop"], 1);
+  EXPECT_EQ(attempts["ok"], 1);
+}
+
+void expectBoundedWhenAppIsSlow(const DurabilityCase& c) {
+  std::string dir = makeTempDir("outrigger-backpressure");
+  writeFile(dir + "/components.yaml", componentYaml(c) + R"(---
+apiVersion: dapr.io/v2alpha1
+kind: Subscription
+metadata: {name: orders}
+spec: {pubsubname: pubsub, topic: )" + c.topic +
+                                          R"(, routes: {default: /orders}}
+)");
+  std::atomic<bool> release{false};
+  std::atomic<int> in_app{0}, most_in_app{0}, taken{0};
+  std::mutex mutex;
+  std::set<int> delivered;
+  TestApp app;
+  app.setBehaviour([&](const http::Request& req) {
+    if (req.method() != verb::post || req.target() != "/orders") return http::makeResponse(404);
+    int now = ++in_app;
+    for (int m = most_in_app; now > m && !most_in_app.compare_exchange_weak(m, now);) {
+    }
+    // Held until released (bounded, so that a broken test cannot hang).
+    for (int i = 0; i < 6000 && !release; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    --in_app;
+    std::string n = dataField(req.body(), "n");
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!n.empty() && delivered.insert(std::stoi(n)).second) taken++;
+    return http::makeResponse(200);
+  });
+  SidecarProcess sidecar;
+  ASSERT_TRUE(sidecar.start({"--app-id", "backpressure", "--app-port", std::to_string(app.port()),
+                             "--resources-path", dir}))
+      << tail(sidecar.log());
+  ASSERT_TRUE(subscribed(sidecar, c.topic)) << tail(sidecar.log());
+  // Large events, so that holding them would show in the sidecar's memory.
+  const int kEvents = 200;
+  const std::string padding(64 * 1024, 'x');
+  auto publish = [&](int n) {
+    return sidecar
+        .request(verb::post, "/v1.0/publish/pubsub/" + c.topic,
+                 "{\"n\":" + std::to_string(n) + ",\"pad\":\"" + padding + "\"}")
+        .result_int();
+  };
+  ASSERT_EQ(publish(0), 204u) << tail(sidecar.log());
+  ASSERT_TRUE(eventually([&] { return in_app.load() == 1; }, std::chrono::seconds(30)))
+      << tail(sidecar.log());
+  long rss_before = rssKib(sidecar.pid());
+  for (int i = 1; i < kEvents; ++i) ASSERT_EQ(publish(i), 204u) << i << "\n" << tail(sidecar.log());
+  // Give the sidecar the chance to take more than it should from the broker.
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_EQ(most_in_app.load(), 1) << "deliveries of one subscription overlap";
+  EXPECT_EQ(taken.load(), 0);
+  long published_kib = static_cast<long>(kEvents) * static_cast<long>(padding.size()) / 1024;
+  if (c.held_by_sidecar) {
+    long held = c.held_by_sidecar(kEvents);
+    // At least the one in the app's hands: the broker's count is of the right thing.
+    EXPECT_GE(held, 1) << "the broker could not tell";
+    EXPECT_LE(held, c.max_held) << "the sidecar took " << held << " of " << kEvents
+                                << " events it cannot deliver yet";
+  } else if (c.memory_checked) {
+    long rss_after = rssKib(sidecar.pid());
+    ASSERT_GT(rss_before, 0);
+    // Holding the events would cost at least their size; a bounded sidecar grows by a fraction.
+    EXPECT_LT(rss_after - rss_before, published_kib / 3)
+        << "the sidecar grew from " << rss_before << " KiB to " << rss_after << " KiB while "
+        << published_kib << " KiB waited for the app";
+  }
+  release = true;
+  ASSERT_TRUE(eventually([&] { return taken.load() == kEvents; }, std::chrono::seconds(60)))
+      << taken.load() << " of " << kEvents << " delivered\n"
+      << tail(sidecar.log());
+}
 
 void expectNothingAcknowledgedIsLost(const DurabilityCase& c) {
   std::string dir = makeTempDir("outrigger-durable");

@@ -21,9 +21,29 @@ struct DurabilityCase {
   // acknowledged messages wait at the broker.
   std::function<std::string()> restart_broker;
   int per_phase = 10;  // events published in each of the three phases
+  // For expectDeadLettering: the subscription's deadLetterTopic.
+  std::string dead_letter_topic = "orders-dead";
+  // For expectBoundedWhenAppIsSlow: how many messages the broker has handed to the sidecar and
+  // not had acknowledged, as the broker sees it, given how many were published and not yet taken
+  // by the app (-1: could not tell). Null when the broker cannot tell: the sidecar's resident
+  // memory is checked instead.
+  std::function<long(long outstanding)> held_by_sidecar;
+  long max_held = 0;  // the bound held_by_sidecar must stay within
+  // Without held_by_sidecar: whether the sidecar's memory is checked (see pubsub.kafka's test).
+  bool memory_checked = true;
 };
 
 // Runs the scenario with gtest assertions (ADD_FAILURE / EXPECT).
 void expectNothingAcknowledgedIsLost(const DurabilityCase& c);
+
+// Dead-lettering through the real sidecar: with a Resiliency inbound retry policy (2 retries) on
+// the component, an event the app DROPs, and one it keeps failing (500) past the policy, arrive on
+// dead_letter_topic (delivered to the app by a second subscription); one it takes does not.
+void expectDeadLettering(const DurabilityCase& c);
+
+// Backpressure: the app takes the first event and holds it; many large events published behind
+// it wait at the broker, not in the sidecar (held_by_sidecar stays within max_held, or the
+// sidecar's memory grows by far less than what was published); once the app goes on, all arrive.
+void expectBoundedWhenAppIsSlow(const DurabilityCase& c);
 
 }  // namespace outrigger::testing

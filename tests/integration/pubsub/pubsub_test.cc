@@ -190,6 +190,92 @@ TEST_F(PubSubTest, PublishErrors) {
       app_.waitFor([](auto& r) { return count(r, "/big") == 1 && count(r, "/orders") == 1; }));
 }
 
+// metadata.ttlInSeconds: the event carries an `expiration`; one that expired while the app kept
+// answering RETRY is dropped, never delivered later, while one without a TTL still is.
+TEST_F(PubSubTest, ExpiredEventsAreNotDeliveredLater) {
+  std::atomic<bool> available{false};
+  std::atomic<int> refused{0};
+  app_.setBehaviour([&](const http::Request& req) {
+    if (req.method() != verb::post) return http::makeResponse(404);
+    if (!available) {
+      refused++;
+      return http::makeResponse(200, R"({"status":"RETRY"})", "application/json");
+    }
+    return http::makeResponse(200);
+  });
+  ASSERT_TRUE(startSidecar()) << sidecar_.log();
+  bool subscribed = false;
+  for (int i = 0; i < 500 && !subscribed; ++i) {
+    subscribed = sidecar_.request(verb::get, "/v1.0/metadata").body().find("\"topic\":\"dead\"") !=
+                 std::string::npos;
+    if (!subscribed) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(subscribed) << sidecar_.log();
+  // The "dead" subscription has no dead-letter topic: the broker redelivers until the app takes it.
+  ASSERT_EQ(sidecar_
+                .request(verb::post, "/v1.0/publish/pubsub/dead?metadata.ttlInSeconds=1",
+                         R"({"which":"short"})")
+                .result_int(),
+            204u);
+  ASSERT_EQ(publish("dead", R"({"which":"kept"})").result_int(), 204u);
+  ASSERT_TRUE(app_.waitFor([&](auto&) { return refused.load() >= 2; })) << sidecar_.log();
+  // The expiration has a one-second resolution: after 2.5 s the first event has expired.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  size_t before = app_.received().size();
+  available = true;
+  // The in-memory broker keeps order: once "kept" arrived, "short" was dealt with.
+  ASSERT_TRUE(app_.waitFor([&](auto& r) {
+    for (size_t i = before; i < r.size(); ++i) {
+      if (r[i].body.find("kept") != std::string::npos) return true;
+    }
+    return false;
+  })) << sidecar_.log();
+  bool saw_expiration = false;
+  auto got = app_.received();
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (got[i].method != "POST" || got[i].target != "/dead") continue;  // e.g. GET /dapr/subscribe
+    json::Document ev;
+    ev.Parse(got[i].body.c_str());
+    ASSERT_TRUE(ev.IsObject()) << got[i].body;
+    std::string which = ev["data"]["which"].GetString();
+    if (which == "short") {
+      saw_expiration = ev.HasMember("expiration") && ev["expiration"].IsString();
+      EXPECT_LT(i, before) << "the expired event was delivered after the app became available";
+    } else {
+      EXPECT_FALSE(ev.HasMember("expiration")) << got[i].body;
+    }
+  }
+  EXPECT_TRUE(saw_expiration) << "the event with a TTL carried no expiration";
+}
+
+TEST_F(PubSubTest, BadTtlIsRejected) {
+  ASSERT_TRUE(startSidecar()) << sidecar_.log();
+  for (const char* bad : {"soon", "-5"}) {
+    for (const char* raw : {"false", "true"}) {
+      auto res =
+          sidecar_.request(verb::post,
+                           std::string("/v1.0/publish/pubsub/orders?metadata.ttlInSeconds=") + bad +
+                               "&metadata.rawPayload=" + raw,
+                           "{}");
+      EXPECT_EQ(res.result_int(), 400u) << bad;
+      EXPECT_NE(res.body().find("ERR_PUBSUB_REQUEST_METADATA"), std::string::npos) << res.body();
+    }
+  }
+  auto bulk = sidecar_.request(
+      verb::post, "/v1.0-alpha1/publish/bulk/pubsub/orders",
+      R"([{"entryId":"a","event":"x","contentType":"text/plain","metadata":{"ttlInSeconds":"-1"}}])");
+  EXPECT_EQ(bulk.result_int(), 400u) << bulk.body();
+  EXPECT_NE(bulk.body().find("ERR_PUBSUB_REQUEST_METADATA"), std::string::npos) << bulk.body();
+  auto bulk_ok = sidecar_.request(
+      verb::post, "/v1.0-alpha1/publish/bulk/pubsub/orders?metadata.ttlInSeconds=60",
+      R"([{"entryId":"a","event":{"kind":"big"},"contentType":"application/json"}])");
+  EXPECT_EQ(bulk_ok.result_int(), 204u) << bulk_ok.body();
+  ASSERT_TRUE(app_.waitFor([](auto& r) { return count(r, "/big") == 1; })) << sidecar_.log();
+  for (const auto& r : app_.received()) {
+    if (r.target == "/big") EXPECT_NE(r.body.find("\"expiration\""), std::string::npos) << r.body;
+  }
+}
+
 TEST_F(PubSubTest, BadSubscriptionFailsStartUp) {
   writeFile(dir_ + "/bad.yaml", R"(apiVersion: dapr.io/v2alpha1
 kind: Subscription

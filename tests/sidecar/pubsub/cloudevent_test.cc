@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <ctime>
+
 namespace outrigger::sidecar::pubsub {
 namespace {
 
@@ -64,6 +67,51 @@ TEST(CloudEventTest, CompletesCallerEvent) {
   EXPECT_STREQ(d["topic"].GetString(), "t");
   EXPECT_STREQ(d["source"].GetString(), "Dapr");
   EXPECT_FALSE(completeCallerEnvelope({"a", "p", "t", "", "[1]", {}, "", ""}).ok());
+}
+
+// Seconds since the epoch of an RFC 3339 UTC time as the envelope writes it; -1 if it is not one.
+int64_t epochOf(const std::string& rfc3339) {
+  std::tm tm{};
+  const char* end = strptime(rfc3339.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (!end || *end != '\0') return -1;
+  return timegm(&tm);
+}
+
+TEST(CloudEventTest, TtlSetsExpiration) {
+  int64_t before = std::time(nullptr);
+  auto d = parse(*newEnvelope({"a", "p", "t", "", "x", {{"ttlInSeconds", "60"}}, "", ""}));
+  int64_t after = std::time(nullptr);
+  ASSERT_TRUE(d.HasMember("expiration"));
+  int64_t exp = epochOf(d["expiration"].GetString());
+  EXPECT_GE(exp, before + 60) << d["expiration"].GetString();
+  EXPECT_LE(exp, after + 60) << d["expiration"].GetString();
+  // The caller's own CloudEvent gets it too.
+  auto c = parse(*completeCallerEnvelope({"a",
+                                          "p",
+                                          "t",
+                                          "application/cloudevents+json",
+                                          R"({"id":"x","data":1})",
+                                          {{"ttlInSeconds", "3600"}},
+                                          "",
+                                          ""}));
+  ASSERT_TRUE(c.HasMember("expiration"));
+  EXPECT_GE(epochOf(c["expiration"].GetString()), before + 3600);
+  // Without a TTL (or with an empty one) there is no expiration.
+  EXPECT_FALSE(parse(*newEnvelope({"a", "p", "t", "", "x", {}, "", ""})).HasMember("expiration"));
+  EXPECT_FALSE(parse(*newEnvelope({"a", "p", "t", "", "x", {{"ttlInSeconds", ""}}, "", ""}))
+                   .HasMember("expiration"));
+}
+
+TEST(CloudEventTest, BadTtlIsRejected) {
+  for (const char* bad : {"soon", "-1", "0", "1.5", "10s", " 5", "99999999999999999999"}) {
+    auto env = newEnvelope({"a", "p", "t", "", "x", {{"ttlInSeconds", bad}}, "", ""});
+    ASSERT_FALSE(env.ok()) << bad;
+    EXPECT_EQ(env.status().errorCode(), "ERR_PUBSUB_REQUEST_METADATA") << bad;
+    EXPECT_EQ(env.status().httpStatus(), 400) << bad;
+    EXPECT_FALSE(ttlInSeconds({{"ttlInSeconds", bad}}).ok()) << bad;
+  }
+  EXPECT_EQ(*ttlInSeconds({{"ttlInSeconds", "7"}}), std::optional<int64_t>(7));
+  EXPECT_EQ(*ttlInSeconds({}), std::nullopt);
 }
 
 }  // namespace

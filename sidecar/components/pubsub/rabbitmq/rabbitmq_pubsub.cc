@@ -3,6 +3,10 @@
 #include <amqp.h>
 #include <strings.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 
 #include "common/logging/log.h"
@@ -23,6 +27,17 @@ using components::common::rabbitmq::stringEntry;
 namespace {
 
 constexpr int kHeartbeatSeconds = 10;  // consumers: a silent broker is noticed in ~20 s
+
+// metadata.ttlInSeconds when it is a positive integer (the API rejects other values), else 0.
+int64_t ttlSeconds(const Metadata& metadata) {
+  auto it = metadata.find("ttlInSeconds");
+  if (it == metadata.end() || it->second.empty()) return 0;
+  char* end = nullptr;
+  errno = 0;
+  long long v = std::strtoll(it->second.c_str(), &end, 10);
+  if (errno != 0 || *end != '\0' || v <= 0) return 0;
+  return v;
+}
 
 }  // namespace
 
@@ -152,6 +167,14 @@ Status RabbitMqPubSub::publishOnce(const PublishRequest& request) {
   if (config_.delivery_mode > 0) {
     props._flags |= AMQP_BASIC_DELIVERY_MODE_FLAG;
     props.delivery_mode = static_cast<uint8_t>(config_.delivery_mode);
+  }
+  // metadata.ttlInSeconds (checked by the API) as RabbitMQ's per-message expiry, in ms as text;
+  // the broker drops the message once it expired in the queue.
+  std::string expiration;
+  if (int64_t ttl = ttlSeconds(request.metadata); ttl > 0) {
+    expiration = std::to_string(std::min<int64_t>(ttl, INT32_MAX / 1000) * 1000);
+    props._flags |= AMQP_BASIC_EXPIRATION_FLAG;
+    props.expiration = bytesOf(expiration);
   }
   std::string routing_key;
   if (auto it = request.metadata.find("routingKey"); it != request.metadata.end())
