@@ -337,7 +337,11 @@ StatusOr<std::unique_ptr<Consumer>> Consumer::start(const Config& config,
                              {"auto.offset.reset", config.oldest ? "earliest" : "latest"},
                              {"session.timeout.ms", std::to_string(config.session_timeout_ms)},
                              {"heartbeat.interval.ms", std::to_string(config.heartbeat_ms)},
-                             {"allow.auto.create.topics", "true"}}));
+                             {"allow.auto.create.topics", "true"},
+                             // Prefetch little: the app takes one message at a time, and what
+                             // waits in the sidecar is memory (librdkafka's default is 64 MiB).
+                             {"queued.max.messages.kbytes", "512"},
+                             {"max.partition.fetch.bytes", "262144"}}));
   rd_kafka_conf_set_rebalance_cb(conf, onRebalance);
   char err[512];
   impl->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
