@@ -1,5 +1,6 @@
 # Multi-stage build: the build stage runs the same scripts CI runs; each runtime target is a
-# small non-root image with only the shared libraries its binary needs.
+# small non-root image with only the shared libraries its binaries and plugins need
+# (tests/k8s/dockerfile_test.sh checks each one's NEEDED libraries against the packages installed).
 #   docker build --target outriggerd -t outrigger/outriggerd .
 #   docker build --target outrigger-operator -t outrigger/outrigger-operator .
 #   docker build --target outrigger-injector -t outrigger/outrigger-injector .
@@ -17,8 +18,10 @@ RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends \
 RUN useradd --uid 65532 --no-create-home --shell /usr/sbin/nologin nonroot
 
 FROM runtime-base AS outriggerd
-# libpq only for the PostgreSQL plugins, loaded on first use.
-RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends libpq5 && rm -rf /var/lib/apt/lists/*
+# The client libraries of the component plugins (lib/outrigger/, loaded on first use): libpq
+# (PostgreSQL), librdkafka (Kafka), librabbitmq (RabbitMQ). The same line in the all-in-one
+# target below, so both share the layer.
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends libpq5 librdkafka1 librabbitmq4 && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/sidecar/outriggerd /usr/local/bin/outriggerd
 COPY --from=build /src/build/lib/outrigger/ /usr/local/lib/outrigger/
 USER 65532:65532
@@ -39,7 +42,9 @@ EXPOSE 4000 9090
 ENTRYPOINT ["/usr/local/bin/outrigger-injector"]
 
 FROM runtime-base AS outrigger
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends libpq5 librdkafka1 librabbitmq4 && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/cli/outrigger /usr/local/bin/outrigger
 COPY --from=build /src/build/sidecar/outriggerd /usr/local/bin/outriggerd
+COPY --from=build /src/build/lib/outrigger/ /usr/local/lib/outrigger/
 USER 65532:65532
 ENTRYPOINT ["/usr/local/bin/outrigger"]

@@ -31,6 +31,10 @@ K
 K() { "$KUBECTL" --kubeconfig "$WORK/kubeconfig" --cache-dir "$WORK/cache" "$@"; }
 for i in $(seq 1 50); do curl -sf "http://127.0.0.1:$API/version" >/dev/null && break; sleep 0.1; done
 K apply --validate=false -f "$ROOT/crds/" >/dev/null
+# The sidecars' service-account token (the operator reviews it once, then reuses the answer).
+curl -sf -X POST "http://127.0.0.1:$API/api/v1/namespaces/default/serviceaccounts/default/token" \
+  -d '{"spec":{"audiences":["spiffe://cluster.local/ns/default/dapr-sentry"]}}' |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["status"]["token"])' >"$WORK/token"
 "$BUILD/operator/outrigger-operator" --kubeconfig "$WORK/kubeconfig" --port "$OP" --healthz-port 0 --metrics-port 0 \
   --log-level warn >"$WORK/operator.log" 2>&1 & OPPID=$!; PIDS+=($OPPID)
 
@@ -39,7 +43,8 @@ start_sidecars() {
   local count=$1
   for i in $(seq 1 "$count"); do
     local p; p=$(port)
-    NAMESPACE=default OUTRIGGER_NAMERESOLUTION_DIR="$WORK" "$BUILD/sidecar/outriggerd" --mode kubernetes \
+    NAMESPACE=default OUTRIGGER_NAMERESOLUTION_DIR="$WORK" OUTRIGGER_OPERATOR_TOKEN_FILE="$WORK/token" \
+      "$BUILD/sidecar/outriggerd" --mode kubernetes \
       --control-plane-address "127.0.0.1:$OP" --app-id "app$((${#PORTS[@]}+1))" --dapr-http-port "$p" \
       --metrics-port 0 --dapr-internal-grpc-port 0 --dapr-listen-addresses 127.0.0.1 --log-level warn \
       >>"$WORK/sidecars.log" 2>&1 & PIDS+=($!)

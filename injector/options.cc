@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/flags/command_line.h"
 #include "common/logging/log.h"
 
 namespace outrigger::injector {
@@ -121,20 +122,7 @@ StatusOr<Options> parseOptions(int argc, const char* const* argv) {
 
   po::variables_map vm;
   try {
-    std::vector<std::string> args;
-    for (int i = 1; i < argc; ++i) {
-      std::string a = argv[i];
-      if (a.size() > 2 && a[0] == '-' && a[1] != '-') a = "-" + a;  // -flag as --flag
-      args.push_back(a);
-    }
-    // No guessing: a prefix of a flag is an unknown flag, not that flag.
-    po::store(
-        po::command_line_parser(args)
-            .options(desc)
-            .style(po::command_line_style::default_style & ~po::command_line_style::allow_guessing)
-            .run(),
-        vm);
-    po::notify(vm);
+    flags::store(flags::longForms(argc, argv), desc, vm);
   } catch (const std::exception& e) {
     return invalidArgumentError(std::string(e.what()) + " (see outrigger-injector --help)");
   }

@@ -9,7 +9,9 @@
 #include <boost/asio/signal_set.hpp>
 #include <iostream>
 #include <memory>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "common/http/server.h"
 #include "common/kube/kube_client.h"
@@ -50,12 +52,19 @@ int run(int argc, char** argv) {
   }
   kube::KubeClient client(*config);
 
-  LeaderElection election(
-      client, LeaderElectionOptions{o.lease_namespace, "outrigger-operator", o.identity, 15, 2000});
+  LeaderElection election(client, LeaderElectionOptions{o.lease_namespace, "outrigger-operator",
+                                                        o.identity, o.lease_duration_seconds,
+                                                        o.renew_deadline_ms, o.retry_period_ms});
   std::atomic<bool> always_leader{!o.leader_elect};
   auto is_leader = [&] { return always_leader || election.isLeader(); };
 
   api::ResourceStreams streams(client);
+  if (o.authenticate_sidecars) {
+    streams.requireTokens(o.token_audiences);
+  } else {
+    LOG_WARN << "sidecars are not authenticated (--authenticate-sidecars=false): any pod can read "
+                "the resources and resolved secrets of any namespace";
+  }
   if (Status st = streams.listen(o.listen_address, static_cast<uint16_t>(o.port)); !st.ok()) {
     LOG_ERROR << "sidecar API: " << st.message();
     return 1;
@@ -132,6 +141,22 @@ int run(int argc, char** argv) {
                        .Help("Sidecars streaming resources.")
                        .Register(*registry)
                        .Add({});
+  auto& relists = prometheus::BuildCounter()
+                      .Name("outrigger_operator_relists_total")
+                      .Help("Relists after a watch found its resourceVersion gone (410).")
+                      .Register(*registry);
+  struct RelistCount {
+    const Informer* informer;
+    prometheus::Counter* counter;
+    uint64_t reported = 0;
+  };
+  std::vector<RelistCount> relist_counts;
+  std::vector<const Informer*> informers = {&deployments, &statefulsets};
+  for (const auto& r : resources) informers.push_back(r.get());
+  for (const Informer* i : informers) {
+    std::string resource = i->path().substr(i->path().rfind('/') + 1);
+    relist_counts.push_back({i, &relists.Add({{"resource", resource}})});
+  }
   auto& leader = prometheus::BuildGauge()
                      .Name("outrigger_operator_leader")
                      .Help("1 on the leader replica.")
@@ -152,6 +177,11 @@ int run(int argc, char** argv) {
     deleted.Increment(services.deleted.exchange(0));
     sidecars.Set(static_cast<double>(streams.sessionCount()));
     leader.Set(is_leader() ? 1 : 0);
+    for (auto& r : relist_counts) {
+      uint64_t now = r.informer->relists();
+      r.counter->Increment(static_cast<double>(now - r.reported));
+      r.reported = now;
+    }
     respond(http::makeResponse(200, metrics::renderText(*registry), "text/plain; version=0.0.4"));
   });
   for (auto* s : {&healthz, &metrics}) {

@@ -51,6 +51,7 @@ void Informer::run() {
     if (st.code() == StatusCode::kOutOfRange) {
       LOG_INFO << "watch " << path_ << ": resourceVersion " << rv << " is gone; relisting";
       rv.clear();
+      relists_++;
       continue;
     }
     if (!st.ok()) {

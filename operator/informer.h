@@ -5,6 +5,7 @@
 // restarted API server or a dropped watch loses no update.
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <thread>
@@ -32,6 +33,9 @@ class Informer {
   }
   void stop();
   bool synced() const { return synced_; }
+  const std::string& path() const { return path_; }
+  // Lists after a 410 Gone (the watch's resourceVersion was compacted away).
+  uint64_t relists() const { return relists_; }
 
  private:
   void run();
@@ -41,6 +45,7 @@ class Informer {
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> synced_{false};
+  std::atomic<uint64_t> relists_{0};
 };
 
 }  // namespace outrigger::operator_

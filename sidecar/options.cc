@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "common/flags/command_line.h"
 #include "common/logging/log.h"
 #include "sidecar/runtime/metadata.h"
 
@@ -240,14 +241,7 @@ StatusOr<Options> parseOptions(int argc, const char* const* argv) {
   po::variables_map vm;
   try {
     // No guessing: "--app-i" or "--resources" must not pass for "--app-id" / "--resources-path".
-    po::store(
-        po::command_line_parser(args)
-            .options(all)
-            .positional(positional)
-            .style(po::command_line_style::default_style & ~po::command_line_style::allow_guessing)
-            .run(),
-        vm);
-    po::notify(vm);
+    flags::store(args, all, vm, &positional);
   } catch (const po::error& e) {
     return invalidArgumentError(std::string(e.what()) + " (see outriggerd --help)");
   }

@@ -171,6 +171,36 @@ Status KubeClient::remove(const std::string& path) {
   return r.ok() ? okStatus() : r.status();
 }
 
+StatusOr<TokenReview> KubeClient::reviewToken(const std::string& token,
+                                              const std::vector<std::string>& audiences) {
+  json::Document body(rapidjson::kObjectType);
+  auto& a = body.GetAllocator();
+  json::Value spec(rapidjson::kObjectType);
+  spec.AddMember("token",
+                 json::Value(token.c_str(), static_cast<rapidjson::SizeType>(token.size()), a), a);
+  if (!audiences.empty()) {
+    json::Value list(rapidjson::kArrayType);
+    for (const auto& aud : audiences) list.PushBack(json::Value(aud.c_str(), a), a);
+    spec.AddMember("audiences", list, a);
+  }
+  body.AddMember("apiVersion", "authentication.k8s.io/v1", a);
+  body.AddMember("kind", "TokenReview", a);
+  body.AddMember("spec", spec, a);
+  auto answer = create("/apis/authentication.k8s.io/v1/tokenreviews", json::serialize(body));
+  if (!answer.ok()) return answer.status();
+  TokenReview review;
+  const json::Value* status = json::find(*answer, "status");
+  if (!status) return review;
+  const json::Value* ok = json::find(*status, "authenticated");
+  review.authenticated = ok && ok->IsBool() && ok->GetBool();
+  const json::Value* user = json::find(*status, "user");
+  const json::Value* name = user ? json::find(*user, "username") : nullptr;
+  if (name && name->IsString()) review.username = name->GetString();
+  const json::Value* error = json::find(*status, "error");
+  if (error && error->IsString()) review.error = error->GetString();
+  return review;
+}
+
 namespace {
 
 // Reads a watch stream with Beast, handing each event line over as soon as its chunk arrives.

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/json/json.h"
 #include "common/status/status.h"
@@ -27,6 +28,13 @@ StatusOr<KubeConfig> loadInClusterConfig();
 // From a kubeconfig file's current context (server, token, CA, insecure-skip-tls-verify).
 StatusOr<KubeConfig> loadKubeconfig(const std::string& path);
 
+// The answer of a TokenReview (authentication.k8s.io/v1).
+struct TokenReview {
+  bool authenticated = false;
+  std::string username;  // e.g. system:serviceaccount:<namespace>:<name>
+  std::string error;     // why not authenticated, when the API server says
+};
+
 // Status codes: 404 -> kNotFound, 409 -> kAlreadyExists (create) or kAborted (conflict),
 // 410 -> kOutOfRange (the resourceVersion is too old: relist), other -> kUnavailable.
 class KubeClient {
@@ -39,6 +47,9 @@ class KubeClient {
   StatusOr<json::Document> replace(const std::string& path, const std::string& body);
   StatusOr<json::Document> mergePatch(const std::string& path, const std::string& body);
   Status remove(const std::string& path);
+  // Asks the API server who a bearer token belongs to. audiences empty: the API server's own.
+  StatusOr<TokenReview> reviewToken(const std::string& token,
+                                    const std::vector<std::string>& audiences);
 
   // One watch request from resource_version: calls on_event(type, object) for each event line
   // (BOOKMARK included) until the server ends the stream, an error occurs, or stop is set.

@@ -4,10 +4,12 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <boost/beast/core/detail/base64.hpp>
+#include <cctype>
 #include <chrono>
 #include <cstring>
 
@@ -47,7 +49,8 @@ std::string eventLine(const std::string& type, const std::string& object_json) {
   return "{\"type\":\"" + type + "\",\"object\":" + object_json + "}";
 }
 
-// The spec list whose items may carry a secretKeyRef: component metadata, endpoint headers.
+// The spec list whose items may carry a secretKeyRef: component metadata, endpoint headers
+// (an endpoint's spec.clientTLS parts may carry one too).
 const char* secretRefList(const std::string& kind) {
   if (kind == "Component") return "metadata";
   if (kind == "HTTPEndpoint") return "headers";
@@ -98,35 +101,47 @@ std::string ResourceStreams::resolved(const std::string& kind, const json::Value
   const char* list = with_secrets ? secretRefList(kind) : nullptr;
   std::string ns = field(doc, "metadata", "namespace");
   std::string store = field(doc, "auth", "secretStore");
+  if (!with_secrets || !(store.empty() || store == "kubernetes")) return json::serialize(doc);
+  std::string name = field(doc, "metadata", "name");
+  // Replaces item's secretKeyRef by the value of the Kubernetes Secret key it names.
+  auto resolve = [&](json::Value& item) {
+    if (!item.IsObject() || !item.HasMember("secretKeyRef")) return;
+    const json::Value& ref = item["secretKeyRef"];
+    std::string secret_name =
+        json::find(ref, "name") && ref["name"].IsString() ? ref["name"].GetString() : "";
+    std::string key =
+        json::find(ref, "key") && ref["key"].IsString() ? ref["key"].GetString() : secret_name;
+    if (secret_name.empty()) return;
+    auto secret = client_.get("/api/v1/namespaces/" + ns + "/secrets/" + secret_name);
+    const json::Value* data = secret.ok() ? json::find(*secret, "data") : nullptr;
+    const json::Value* value = data ? json::find(*data, key.c_str()) : nullptr;
+    if (!value || !value->IsString()) {
+      LOG_WARN << kind << " " << name << ": secret " << ns << "/" << secret_name << " key " << key
+               << " not found";
+      return;
+    }
+    std::string enc = value->GetString();
+    std::string dec(boost::beast::detail::base64::decoded_size(enc.size()), '\0');
+    dec.resize(boost::beast::detail::base64::decode(dec.data(), enc.data(), enc.size()).first);
+    item.RemoveMember("secretKeyRef");
+    item.RemoveMember("value");
+    item.AddMember(
+        "value",
+        json::Value(dec.c_str(), static_cast<rapidjson::SizeType>(dec.size()), doc.GetAllocator()),
+        doc.GetAllocator());
+  };
   json::Value* spec = doc.HasMember("spec") ? &doc["spec"] : nullptr;
-  json::Value* items =
-      list && spec && spec->IsObject() && spec->HasMember(list) ? &(*spec)[list] : nullptr;
-  if (items && items->IsArray() && (store.empty() || store == "kubernetes")) {
-    for (auto& item : items->GetArray()) {
-      if (!item.IsObject() || !item.HasMember("secretKeyRef")) continue;
-      const json::Value& ref = item["secretKeyRef"];
-      std::string name =
-          json::find(ref, "name") && ref["name"].IsString() ? ref["name"].GetString() : "";
-      std::string key =
-          json::find(ref, "key") && ref["key"].IsString() ? ref["key"].GetString() : name;
-      if (name.empty()) continue;
-      auto secret = client_.get("/api/v1/namespaces/" + ns + "/secrets/" + name);
-      const json::Value* data = secret.ok() ? json::find(*secret, "data") : nullptr;
-      const json::Value* value = data ? json::find(*data, key.c_str()) : nullptr;
-      if (!value || !value->IsString()) {
-        LOG_WARN << kind << " " << field(doc, "metadata", "name") << ": secret " << ns << "/"
-                 << name << " key " << key << " not found";
-        continue;
-      }
-      std::string enc = value->GetString();
-      std::string dec(boost::beast::detail::base64::decoded_size(enc.size()), '\0');
-      dec.resize(boost::beast::detail::base64::decode(dec.data(), enc.data(), enc.size()).first);
-      item.RemoveMember("secretKeyRef");
-      item.RemoveMember("value");
-      item.AddMember("value",
-                     json::Value(dec.c_str(), static_cast<rapidjson::SizeType>(dec.size()),
-                                 doc.GetAllocator()),
-                     doc.GetAllocator());
+  if (!spec || !spec->IsObject()) return json::serialize(doc);
+  json::Value* items = list && spec->HasMember(list) ? &(*spec)[list] : nullptr;
+  if (items && items->IsArray()) {
+    for (auto& item : items->GetArray()) resolve(item);
+  }
+  // An endpoint's client TLS material: rootCA, certificate and privateKey, each a value or a
+  // secretKeyRef.
+  if (kind == "HTTPEndpoint" && spec->HasMember("clientTLS") && (*spec)["clientTLS"].IsObject()) {
+    json::Value& tls = (*spec)["clientTLS"];
+    for (const char* part : {"rootCA", "certificate", "privateKey"}) {
+      if (tls.HasMember(part)) resolve(tls[part]);
     }
   }
   return json::serialize(doc);
@@ -190,6 +205,70 @@ void ResourceStreams::onEvent(const std::string& kind, const std::string& type,
     cache_[ns][key] = text;
   }
   publish(ns, eventLine(type, text));
+}
+
+void ResourceStreams::requireTokens(std::vector<std::string> audiences) {
+  require_tokens_ = true;
+  audiences_ = std::move(audiences);
+}
+
+int ResourceStreams::authorize(const std::string& request, const std::string& namespace_name,
+                               std::string* why) {
+  if (!require_tokens_) return 0;
+  // The Authorization header of the request head (names are case-insensitive).
+  std::string token;
+  for (size_t start = request.find("\r\n"); start != std::string::npos;) {
+    start += 2;
+    size_t end = request.find("\r\n", start);
+    std::string line = request.substr(start, end == std::string::npos ? end : end - start);
+    start = end;
+    size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string name = line.substr(0, colon);
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (name != "authorization") continue;
+    std::string value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(' '));
+    if (value.size() > 7 && strncasecmp(value.c_str(), "Bearer ", 7) == 0) token = value.substr(7);
+    while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.pop_back();
+  }
+  if (token.empty()) {
+    *why = "a service-account token is required (Authorization: Bearer)";
+    return 401;
+  }
+  std::string user;
+  auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard<std::mutex> lock(reviewed_mutex_);
+    auto it = reviewed_.find(token);
+    if (it != reviewed_.end() && it->second.second > now) user = it->second.first;
+  }
+  if (user.empty()) {
+    auto review = client_.reviewToken(token, audiences_);
+    // A token for the API server itself (the pod's own) is good too.
+    if (review.ok() && !review->authenticated && !audiences_.empty()) {
+      review = client_.reviewToken(token, {});
+    }
+    if (!review.ok()) {
+      LOG_WARN << "sidecar stream: TokenReview failed: " << review.status().message();
+      *why = "cannot review the token now";
+      return 503;
+    }
+    if (!review->authenticated || review->username.empty()) {
+      *why = "the token is not valid" + (review->error.empty() ? "" : ": " + review->error);
+      return 401;
+    }
+    user = review->username;
+    std::lock_guard<std::mutex> lock(reviewed_mutex_);
+    if (reviewed_.size() > 4096) reviewed_.clear();
+    reviewed_[token] = {user, now + std::chrono::seconds(60)};
+  }
+  const std::string prefix = "system:serviceaccount:" + namespace_name + ":";
+  if (user.rfind(prefix, 0) != 0 || user.size() == prefix.size()) {
+    *why = user + " may not read the resources of namespace " + namespace_name;
+    return 403;
+  }
+  return 0;
 }
 
 Status ResourceStreams::listen(const std::string& address, uint16_t port) {
@@ -259,6 +338,22 @@ void ResourceStreams::serve(int fd) {
   }
   Session session;
   session.namespace_name = p.substr(prefix.size(), p.size() - prefix.size() - suffix.size());
+  std::string why;
+  if (int code = authorize(request, session.namespace_name, &why); code != 0) {
+    json::Document body(rapidjson::kObjectType);
+    body.AddMember("message", json::Value(why.c_str(), body.GetAllocator()), body.GetAllocator());
+    std::string text = json::serialize(body);
+    const char* reason = code == 401   ? "Unauthorized"
+                         : code == 403 ? "Forbidden"
+                                       : "Service Unavailable";
+    LOG_INFO << "sidecar stream for namespace " << session.namespace_name << " refused (" << code
+             << "): " << why;
+    writeAll(fd, "HTTP/1.1 " + std::to_string(code) + " " + reason +
+                     "\r\nContent-Type: application/json\r\nContent-Length: " +
+                     std::to_string(text.size()) + "\r\nConnection: close\r\n\r\n" + text);
+    ::close(fd);
+    return;
+  }
   for (auto& [k, v] : http::parseQuery(query)) {
     if (k == "appId") session.app_id = v;
   }

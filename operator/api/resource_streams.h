@@ -6,6 +6,7 @@
 // PING heartbeats. Kubernetes secret references are resolved here, as Dapr's operator does.
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -31,6 +32,12 @@ class ResourceStreams {
   void onList(const std::string& kind, const json::Value& items);
   void onEvent(const std::string& kind, const std::string& type, const json::Value& object);
 
+  // From now on a sidecar must present a service-account token (Authorization: Bearer) that a
+  // TokenReview authenticates as system:serviceaccount:<the namespace it asks for>:<any>;
+  // otherwise 401 (no or invalid token) or 403 (another namespace). audiences: those accepted
+  // besides the API server's own (the injector's projected token is for the Sentry's).
+  void requireTokens(std::vector<std::string> audiences);
+
   Status listen(const std::string& address, uint16_t port);
   uint16_t port() const { return port_; }
   void stop();
@@ -49,6 +56,8 @@ class ResourceStreams {
   void publish(const std::string& namespace_name, const std::string& line);
   std::string resolved(const std::string& kind, const json::Value& object,
                        bool with_secrets = true);
+  // 0 when the request may stream namespace_name, else the HTTP status to answer, with why.
+  int authorize(const std::string& request, const std::string& namespace_name, std::string* why);
 
   kube::KubeClient& client_;
   std::mutex mutex_;
@@ -60,6 +69,11 @@ class ResourceStreams {
   std::atomic<bool> stopping_{false};
   std::thread acceptor_;
   std::atomic<int> active_{0};  // serving threads (detached)
+  bool require_tokens_ = false;
+  std::vector<std::string> audiences_;
+  std::mutex reviewed_mutex_;
+  // token -> (username, until when that answer is reused)
+  std::map<std::string, std::pair<std::string, std::chrono::steady_clock::time_point>> reviewed_;
 };
 
 // True when the resource's scopes are empty or name app_id.

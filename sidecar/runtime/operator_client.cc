@@ -6,6 +6,12 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cctype>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <vector>
 
 #include "common/json/json.h"
 #include "common/logging/log.h"
@@ -15,6 +21,28 @@ namespace outrigger::sidecar::runtime {
 namespace {
 Status cancelledError() { return Status(StatusCode::kCancelled, "stopping"); }
 }  // namespace
+
+std::string readOperatorToken(const std::string& token_file) {
+  std::vector<std::string> candidates;
+  if (!token_file.empty()) {
+    candidates.push_back(token_file);
+  } else if (const char* env = std::getenv("OUTRIGGER_OPERATOR_TOKEN_FILE"); env && *env) {
+    candidates.push_back(env);
+  } else {
+    candidates.assign(std::begin(kDefaultTokenFiles), std::end(kDefaultTokenFiles));
+  }
+  for (const auto& path : candidates) {
+    std::ifstream in(path);
+    if (!in) continue;
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string token = ss.str();
+    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
+      token.pop_back();
+    if (!token.empty()) return token;
+  }
+  return "";
+}
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -186,6 +214,9 @@ Status OperatorClient::streamOnce() {
       "/v1/namespaces/" + options_.namespace_name + "/resources/stream?appId=" + options_.app_id,
       11};
   req.set(bhttp::field::host, options_.address);
+  if (std::string token = readOperatorToken(options_.token_file); !token.empty()) {
+    req.set(bhttp::field::authorization, "Bearer " + token);
+  }
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_) return cancelledError();
@@ -210,8 +241,12 @@ Status OperatorClient::streamOnce() {
   stream.expires_after(std::chrono::milliseconds(options_.heartbeat_timeout_ms));
   bhttp::read_header(stream, buffer, parser, ec);
   if (ec) return unavailableError("read: " + ec.message());
-  if (parser.get().result_int() != 200) {
-    return unavailableError("operator answered " + std::to_string(parser.get().result_int()));
+  if (int code = parser.get().result_int(); code != 200) {
+    std::string why = code == 401   ? " (no valid service-account token sent)"
+                      : code == 403 ? " (the token's service account is not of namespace " +
+                                          options_.namespace_name + ")"
+                                    : "";
+    return unavailableError("operator answered " + std::to_string(code) + why);
   }
   {
     std::lock_guard<std::mutex> lock(state_mutex_);

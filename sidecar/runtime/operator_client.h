@@ -7,6 +7,8 @@
 //   -> 200, chunked application/x-ndjson, one event per line:
 //      {"type":"ADDED"|"MODIFIED"|"DELETED","object":{...Component, Subscription, ...}},
 //      {"type":"SYNCED"} after the initial list, {"type":"PING"} as a heartbeat.
+//   The request carries the pod's service-account token (Authorization: Bearer), which the
+//   operator checks with a TokenReview against the namespace asked for (401, 403).
 
 #include <atomic>
 #include <chrono>
@@ -29,7 +31,19 @@ struct OperatorClientOptions {
   std::string app_id;
   int64_t heartbeat_timeout_ms = 30000;
   int64_t max_backoff_ms = 5000;
+  // The service-account token sent as "Authorization: Bearer" (re-read on every connection, as
+  // projected tokens rotate). Empty: $OUTRIGGER_OPERATOR_TOKEN_FILE, else the first of
+  // kDefaultTokenFiles that exists; none found: no Authorization header.
+  std::string token_file;
 };
+
+// The projected token the injector mounts (audience: the Sentry's), then the pod's own.
+inline constexpr const char* kDefaultTokenFiles[] = {
+    "/var/run/secrets/dapr.io/sentrytoken/token",
+    "/var/run/secrets/kubernetes.io/serviceaccount/token"};
+
+// The token to send, per OperatorClientOptions::token_file; empty when there is none.
+std::string readOperatorToken(const std::string& token_file);
 
 // Receives changes once attached; called on the client's thread, one change at a time.
 class ResourceListener {

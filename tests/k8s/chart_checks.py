@@ -74,12 +74,19 @@ def check_rbac(docs, ns):
                     check(verbs <= {"get"}, f"{kind} {name}: secrets only read one by one (get)")
                 writes = verbs & {"create", "update", "patch", "delete", "deletecollection"}
                 if writes:
-                    allowed = {"services", "leases"} | {x for x in res if x.endswith("/finalizers")}
-                    check(res <= allowed, f"{kind} {name}: writes only Services, Leases, finalizers "
-                                          f"(got {sorted(res)} {sorted(writes)})")
+                    allowed = {"services", "leases", "tokenreviews"} | {x for x in res if x.endswith("/finalizers")}
+                    check(res <= allowed, f"{kind} {name}: writes only Services, Leases, finalizers, "
+                                          f"TokenReviews (got {sorted(res)} {sorted(writes)})")
+                if "tokenreviews" in res:
+                    check(verbs == {"create"} and rule.get("apiGroups") == ["authentication.k8s.io"],
+                          f"{kind} {name}: tokenreviews only created")
                 if "leases" in res:
                     check(kind == "Role" and r["metadata"]["namespace"] == ns,
                           f"{name}: Lease access only in {ns}")
+    # The operator authenticates sidecars with TokenReviews.
+    op_rules = (by_kind(docs, "ClusterRole").get("outrigger-operator") or {}).get("rules") or []
+    check(any("tokenreviews" in (r.get("resources") or []) and "create" in (r.get("verbs") or [])
+              for r in op_rules), "ClusterRole outrigger-operator: create tokenreviews")
     sas = set(by_kind(docs, "ServiceAccount"))
     for kind in ("ClusterRoleBinding", "RoleBinding"):
         for name, b in by_kind(docs, kind).items():

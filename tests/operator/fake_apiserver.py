@@ -5,9 +5,23 @@ merge patch, CRDs that add their resources to discovery). Objects persist in a s
 the server can be killed and restarted mid-test; events from before a restart are gone, so a
 watch from an older resourceVersion gets 410 and must relist, as with a real compacted etcd.
 
-Usage: fake_apiserver.py --port N --state FILE
+Service-account tokens: TokenRequest (POST .../serviceaccounts/NAME/token) issues tokens that
+name their service account and audiences (unsigned: this is a test server), and TokenReview
+(POST /apis/authentication.k8s.io/v1/tokenreviews) authenticates exactly those.
+
+Test-only control endpoints, under /_test/ (no real API server has them):
+  POST /_test/compact            drops the event history, as etcd compaction does: a watch from any
+                                 resourceVersion before now gets 410 Gone and must relist
+  POST /_test/watches?down=true  ends open watches and answers new ones 503 (lists, gets and
+                                 writes still work, so changes can be made while watches are down);
+                                 down=false serves watches again (also --watches-down at start)
+  GET  /_test/log                what the server answered collections, in order: ["list", path],
+                                 ["watch", path] and ["gone", path] (a watch answered 410)
+
+Usage: fake_apiserver.py --port N --state FILE [--watches-down]
 """
 import argparse
+import base64
 import copy
 import datetime
 import http.server
@@ -40,6 +54,8 @@ class Store:
         self.events = []  # (rv, resource key prefix, type, object)
         self.first_event_rv = 1
         self.crds = {}  # (group, version) -> {plural: (kind, namespaced)}
+        self.watches_down = False
+        self.log = []  # ["list" | "watch" | "gone", path] in order (see /_test/log)
         if os.path.exists(path):
             with open(path) as f:
                 data = json.load(f)
@@ -96,6 +112,34 @@ def merge_patch(target, patch):
         else:
             out[k] = merge_patch(out.get(k), v)
     return out
+
+
+API_AUDIENCE = "https://kubernetes.default.svc.cluster.local"
+
+
+def issue_token(namespace, name, audiences):
+    claims = json.dumps({"ns": namespace, "sa": name, "aud": audiences or [API_AUDIENCE]})
+    return "fake-sa." + base64.urlsafe_b64encode(claims.encode()).decode().rstrip("=")
+
+
+def review_token(token, audiences):
+    """-> TokenReview status: authenticated when the token is one issue_token made for one of the
+    audiences asked (the API server's own when none)."""
+    try:
+        if not token.startswith("fake-sa."):
+            raise ValueError("not a token of this server")
+        payload = token[len("fake-sa."):]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        ns, sa, aud = claims["ns"], claims["sa"], claims["aud"]
+    except (ValueError, KeyError, TypeError):
+        return {"authenticated": False, "error": "invalid bearer token"}
+    wanted = audiences or [API_AUDIENCE]
+    matched = [a for a in aud if a in wanted]
+    if not matched:
+        return {"authenticated": False, "error": "token audiences " + json.dumps(aud) + " are not " + json.dumps(wanted)}
+    return {"authenticated": True, "audiences": matched,
+            "user": {"username": f"system:serviceaccount:{ns}:{sa}", "uid": str(uuid.uuid5(uuid.NAMESPACE_URL, ns + "/" + sa)),
+                     "groups": ["system:serviceaccounts", f"system:serviceaccounts:{ns}", "system:authenticated"]}}
 
 
 class BadBody(Exception):
@@ -193,6 +237,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except BadBody as e:
             self.send_json(415, status(415, "UnsupportedMediaType", str(e)))
 
+    def control(self, method, parts, q):
+        s = self.store
+        if method == "POST" and parts == ["_test", "compact"]:
+            s.events = []
+            s.first_event_rv = s.rv + 1
+            return self.send_json(200, {"firstEventResourceVersion": str(s.first_event_rv)})
+        if method == "POST" and parts == ["_test", "watches"] and q.get("down") in ("true", "false"):
+            s.watches_down = q["down"] == "true"
+            s.lock.notify_all()  # open watches end at once
+            return self.send_json(200, {"down": s.watches_down})
+        if method == "GET" and parts == ["_test", "log"]:
+            return self.send_json(200, s.log)
+        return self.send_json(404, status(404, "NotFound", f"no control endpoint {self.path}"))
+
     def route(self, method):
         parts, q = self.parse()
         if method == "DELETE":
@@ -200,6 +258,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._pending_body = self.rfile.read(n) if n else b""
         s = self.store
         with s.lock:
+            if parts[:1] == ["_test"]:
+                return self.control(method, parts, q)
+            if method == "POST" and parts == ["apis", "authentication.k8s.io", "v1", "tokenreviews"]:
+                spec = (self.read_body() or {}).get("spec", {})
+                return self.send_json(201, {"kind": "TokenReview", "apiVersion": "authentication.k8s.io/v1",
+                                            "spec": spec, "status": review_token(spec.get("token", ""), spec.get("audiences"))})
+            if (method == "POST" and len(parts) == 7 and parts[:3] == ["api", "v1", "namespaces"]
+                    and parts[4] == "serviceaccounts" and parts[6] == "token"):
+                spec = (self.read_body() or {}).get("spec", {})
+                token = issue_token(parts[3], parts[5], spec.get("audiences"))
+                return self.send_json(201, {"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
+                                            "spec": spec, "status": {"token": token, "expirationTimestamp":
+                                                                     "2100-01-01T00:00:00Z"}})
             if method == "GET":
                 d = self.discovery(parts)
                 if d is not None:
@@ -216,6 +287,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if method == "GET" and name is None:
                 if q.get("watch") in ("true", "1"):
                     return self.watch(g, v, plural, ns, namespaced, q)
+                s.log.append(["list", urllib.parse.urlparse(self.path).path])
                 items = [o for k, o in s.objects.items() if self.matches(k, g, plural, ns)]
                 return self.send_json(200, {"kind": kind + "List", "apiVersion": f"{g}/{v}" if g else v,
                                             "metadata": {"resourceVersion": str(s.rv)}, "items": items})
@@ -291,8 +363,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         s = self.store
         since = int(q.get("resourceVersion") or s.rv)
         timeout = min(int(q.get("timeoutSeconds") or 300), 300)
-        if since < s.first_event_rv - 1:
-            return self.send_json(410, status(410, "Expired", f"too old resource version: {since} ({s.first_event_rv})"))
+        path = urllib.parse.urlparse(self.path).path
+        if s.watches_down:
+            return self.send_json(503, status(503, "ServiceUnavailable", "watches are down (test control)"))
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
@@ -306,7 +379,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.flush()
 
         try:
-            while time.time() < deadline:
+            if since < s.first_event_rv - 1:
+                # As the real API server: 200, then an ERROR event carrying the 410 Status.
+                s.log.append(["gone", path])
+                chunk({"type": "ERROR", "object": status(
+                    410, "Expired", f"too old resource version: {since} ({s.first_event_rv - 1})")})
+                self.wfile.write(b"0\r\n\r\n")
+                return
+            s.log.append(["watch", path])
+            while time.time() < deadline and not s.watches_down:
                 for rv, prefix, etype, obj in s.events:
                     if rv <= sent:
                         continue
@@ -347,8 +428,10 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--state", required=True)
+    p.add_argument("--watches-down", action="store_true", help="start with watches answered 503")
     a = p.parse_args()
     Handler.store = Store(a.state)
+    Handler.store.watches_down = a.watches_down
     srv = Server(("127.0.0.1", a.port), Handler)
     print(f"fake apiserver on {a.port}", flush=True)
     srv.serve_forever()
