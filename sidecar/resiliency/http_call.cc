@@ -52,6 +52,9 @@ class PolicyCall : public std::enable_shared_from_this<PolicyCall> {
     settled_ = number;
     if (auto timer = timer_.lock()) timer->cancel();
     bool failed = !res.ok() || failedStatus(*policy_, res->result_int());
+    if (policy_->retry && policy_->retry->unreachable_only) {
+      failed = !res.ok() && res.status().code() == StatusCode::kUnavailable;
+    }
     if (policy_->breaker) policy_->breaker->record(!failed);
     const auto& retry = policy_->retry;
     bool retries_left = retry && (retry->max_retries < 0 || tries_ <= retry->max_retries);

@@ -21,6 +21,9 @@ struct RetrySpec {
   int64_t max_interval_ms = 60000;                      // exponential cap
   int64_t max_retries = -1;                             // -1: unlimited
   std::vector<std::pair<int, int>> http_status_ranges;  // matching.httpStatusCodes; empty: all
+  // Dapr's built-in service retries: only a call that could not reach the other sidecar
+  // (unavailable) is sent again; any answer, error or not, is final.
+  bool unreachable_only = false;
   // The wait before retry number `attempt` (1-based).
   std::chrono::milliseconds backoff(int attempt) const;
 };

@@ -229,6 +229,26 @@ std::shared_ptr<const Policy> Resiliency::componentInbound(const std::string& na
                 {blockInfix(block) + "ComponentInbound", "ComponentInbound", "Component", ""});
 }
 
+std::shared_ptr<const Policy> Resiliency::builtInServiceRetries(Resiliency* resiliency) {
+  static const std::shared_ptr<const Policy> kDefault = [] {
+    auto p = std::make_shared<Policy>();
+    RetrySpec r;
+    r.duration_ms = 1000;
+    r.max_retries = 3;
+    r.unreachable_only = true;
+    p->retry = r;
+    return p;
+  }();
+  if (!resiliency) return kDefault;
+  std::lock_guard<std::mutex> lock(resiliency->mutex_);
+  auto it = resiliency->named_.retries.find("DaprBuiltInServiceRetries");
+  if (it == resiliency->named_.retries.end()) return kDefault;
+  auto p = std::make_shared<Policy>();
+  p->retry = it->second;
+  p->retry->unreachable_only = true;
+  return p;
+}
+
 std::shared_ptr<const Policy> Resiliency::app(const std::string& app_id) {
   auto it = apps_.find(app_id);
   return cached("app/" + app_id, it == apps_.end() ? nullptr : &it->second, {"App", ""});

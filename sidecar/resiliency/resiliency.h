@@ -25,6 +25,10 @@ class Resiliency {
   std::shared_ptr<const Policy> componentInbound(const std::string& name, const std::string& block);
   std::shared_ptr<const Policy> app(const std::string& app_id);
   size_t count() const { return loaded_; }
+  // What a call to another app's sidecar runs under when no policy targets that app: Dapr's
+  // DaprBuiltInServiceRetries (3 retries, 1 s apart, only when the sidecar could not be reached),
+  // or the retry of that name a Resiliency resource defines. resiliency may be null.
+  static std::shared_ptr<const Policy> builtInServiceRetries(Resiliency* resiliency);
 
  private:
   struct Named {

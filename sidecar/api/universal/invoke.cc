@@ -112,8 +112,10 @@ void InvokeApi::invoke(InvokeRequest request, Callback<outrigger::http::Response
   std::string path = "/" + request.method;
   if (!request.query.empty()) path += "?" + request.query;
 
-  // Sends under the policy targeting the app id, when one does; the request is kept for retries.
-  auto send_with_policy = [&](const std::string& target, resiliency::HttpSend send) {
+  // Sends under the policy targeting the app id, when one does (for another app's sidecar, Dapr's
+  // built-in service retries otherwise); the request is kept for retries.
+  auto send_with_policy = [&](const std::string& target, resiliency::HttpSend send,
+                              bool to_sidecar = false) {
     auto on_done = [done, target](StatusOr<outrigger::http::Response> res) {
       if (!res.ok()) return done(invokeError(target, res.status()));
       stripHopHeaders(*res);
@@ -121,6 +123,9 @@ void InvokeApi::invoke(InvokeRequest request, Callback<outrigger::http::Response
     };
     std::shared_ptr<const resiliency::Policy> policy;
     if (resiliency_ && resiliency_->count() > 0) policy = resiliency_->app(request.app_id);
+    if ((!policy || policy->empty()) && to_sidecar) {
+      policy = resiliency::Resiliency::builtInServiceRetries(resiliency_.get());
+    }
     if (!policy || policy->empty()) return send(std::move(req), std::move(on_done));
     resiliency::callWithPolicy(pool_->currentContext(), std::move(policy), std::move(req),
                                std::move(send), std::move(on_done));
@@ -172,17 +177,20 @@ void InvokeApi::invoke(InvokeRequest request, Callback<outrigger::http::Response
   req.set(bhttp::field::forwarded,
           "for=" + self.address + ";by=" + self.address + ";host=" + self.name);
   // Resolved for every attempt: a retry finds a sidecar that restarted on another port.
-  send_with_policy(target, [pool = pool_, resolver = resolver_, target](
-                               outrigger::http::Request r, outrigger::http::ResponseCallback cb) {
-    auto address = resolver->resolve(target);
-    if (!address.ok()) return cb(address.status());
-    r.set(bhttp::field::host, address->host + ":" + std::to_string(address->port));
-    pool->send(address->host, address->port, std::move(r),
-               [resolver, target, cb = std::move(cb)](StatusOr<outrigger::http::Response> res) {
-                 if (!res.ok()) resolver->forget(target);
-                 cb(std::move(res));
-               });
-  });
+  send_with_policy(
+      target,
+      [pool = pool_, resolver = resolver_, target](outrigger::http::Request r,
+                                                   outrigger::http::ResponseCallback cb) {
+        auto address = resolver->resolve(target);
+        if (!address.ok()) return cb(address.status());
+        r.set(bhttp::field::host, address->host + ":" + std::to_string(address->port));
+        pool->send(address->host, address->port, std::move(r),
+                   [resolver, target, cb = std::move(cb)](StatusOr<outrigger::http::Response> res) {
+                     if (!res.ok()) resolver->forget(target);
+                     cb(std::move(res));
+                   });
+      },
+      /*to_sidecar=*/true);
 }
 
 void InvokeApi::invokeLocal(outrigger::http::Request request,
