@@ -272,7 +272,9 @@ TEST_F(PubSubTest, BadTtlIsRejected) {
   EXPECT_EQ(bulk_ok.result_int(), 204u) << bulk_ok.body();
   ASSERT_TRUE(app_.waitFor([](auto& r) { return count(r, "/big") == 1; })) << sidecar_.log();
   for (const auto& r : app_.received()) {
-    if (r.target == "/big") EXPECT_NE(r.body.find("\"expiration\""), std::string::npos) << r.body;
+    if (r.target == "/big") {
+      EXPECT_NE(r.body.find("\"expiration\""), std::string::npos) << r.body;
+    }
   }
 }
 
