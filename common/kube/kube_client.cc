@@ -1,6 +1,9 @@
 #include "common/kube/kube_client.h"
 
 #include <cpprest/http_client.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <sys/socket.h>
 #include <yaml-cpp/yaml.h>
 
@@ -10,13 +13,20 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/core/detail/base64.hpp>
 #include <boost/beast/http.hpp>
+#include <cctype>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 namespace outrigger::kube {
 
 namespace {
+
+namespace fs = std::filesystem;
 
 std::string readFile(const std::string& path) {
   std::ifstream in(path);
@@ -25,10 +35,212 @@ std::string readFile(const std::string& path) {
   return ss.str();
 }
 
+// The whole file, or why it cannot be read.
+StatusOr<std::string> readFileOrError(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return notFoundError("cannot read " + path + ": " + std::strerror(errno));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) return unavailableError("cannot read " + path + ": " + std::strerror(errno));
+  return ss.str();
+}
+
+std::string trimmed(std::string s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  size_t first = 0;
+  while (first < s.size() && std::isspace(static_cast<unsigned char>(s[first]))) ++first;
+  return s.substr(first);
+}
+
 std::string base64Decode(const std::string& in) {
   std::string out(boost::beast::detail::base64::decoded_size(in.size()), '\0');
   out.resize(boost::beast::detail::base64::decode(out.data(), in.data(), in.size()).first);
   return out;
+}
+
+// Standard base64 with padding; whitespace (line breaks) is ignored, anything else not in the
+// alphabet is an error (Beast's decoder would stop there silently).
+std::optional<std::string> base64DecodeStrict(const std::string& in) {
+  std::string clean;
+  for (char ch : in) {
+    if (!std::isspace(static_cast<unsigned char>(ch))) clean.push_back(ch);
+  }
+  if (clean.size() % 4 != 0) return std::nullopt;
+  size_t padding = 0;
+  while (padding < 2 && padding < clean.size() && clean[clean.size() - 1 - padding] == '=') {
+    ++padding;
+  }
+  for (size_t i = 0; i + padding < clean.size(); ++i) {
+    char ch = clean[i];
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '+' && ch != '/') {
+      return std::nullopt;
+    }
+  }
+  return base64Decode(clean);
+}
+
+// OpenSSL objects freed on scope exit.
+struct BioFree {
+  void operator()(BIO* b) const { BIO_free(b); }
+};
+struct X509Free {
+  void operator()(X509* x) const { X509_free(x); }
+};
+struct PkeyFree {
+  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+using BioPtr = std::unique_ptr<BIO, BioFree>;
+using X509Ptr = std::unique_ptr<X509, X509Free>;
+using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
+
+// Never asks for a passphrase (OpenSSL's default would prompt on the terminal).
+int noPassword(char*, int, int, void*) { return 0; }
+
+BioPtr memBio(const std::string& pem) {
+  return BioPtr(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+}
+
+// The first certificate of a PEM text, or null.
+X509Ptr firstCertificate(const std::string& pem) {
+  BioPtr bio = memBio(pem);
+  X509Ptr cert(bio ? PEM_read_bio_X509(bio.get(), nullptr, noPassword, nullptr) : nullptr);
+  ERR_clear_error();
+  return cert;
+}
+
+// The private key of a PEM text (PKCS#8, RSA or EC; not encrypted), or null.
+PkeyPtr privateKey(const std::string& pem) {
+  BioPtr bio = memBio(pem);
+  PkeyPtr key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, noPassword, nullptr) : nullptr);
+  ERR_clear_error();
+  return key;
+}
+
+// Checks a client certificate and key pair: both PEM that OpenSSL accepts, the key the
+// certificate's. cert_what and key_what name them in errors.
+Status checkClientPair(const std::string& cert_pem, const std::string& key_pem,
+                       const std::string& cert_what, const std::string& key_what) {
+  X509Ptr cert = firstCertificate(cert_pem);
+  if (!cert) return invalidArgumentError(cert_what + ": no PEM certificate");
+  PkeyPtr key = privateKey(key_pem);
+  if (!key) return invalidArgumentError(key_what + ": no (unencrypted) PEM private key");
+  bool match = X509_check_private_key(cert.get(), key.get()) == 1;
+  ERR_clear_error();
+  if (!match) return invalidArgumentError(key_what + ": does not match the client certificate");
+  return okStatus();
+}
+
+// The PEM texts a connection authenticates with: the _data fields, else the files' contents
+// (read now, so that renewed files are picked up). Both empty when there is no client cert.
+struct ClientCertificate {
+  std::string cert_pem;
+  std::string key_pem;
+};
+
+StatusOr<ClientCertificate> clientCertificate(const KubeConfig& c) {
+  ClientCertificate out;
+  out.cert_pem = c.client_cert_data;
+  out.key_pem = c.client_key_data;
+  if (out.cert_pem.empty() && !c.client_cert_file.empty()) {
+    auto text = readFileOrError(c.client_cert_file);
+    if (!text.ok())
+      return failedPreconditionError("client certificate: " + text.status().message());
+    out.cert_pem = std::move(*text);
+  }
+  if (out.key_pem.empty() && !c.client_key_file.empty()) {
+    auto text = readFileOrError(c.client_key_file);
+    if (!text.ok()) return failedPreconditionError("client key: " + text.status().message());
+    out.key_pem = std::move(*text);
+  }
+  if (out.cert_pem.empty() != out.key_pem.empty()) {
+    return failedPreconditionError(out.cert_pem.empty() ? "a client key without a certificate"
+                                                        : "a client certificate without a key");
+  }
+  return out;
+}
+
+// Loads the client certificate into a TLS context; false (and a reason) when OpenSSL refuses.
+bool useClientCertificate(boost::asio::ssl::context& ctx, const ClientCertificate& cert,
+                          std::string* error) {
+  if (cert.cert_pem.empty()) return true;
+  boost::system::error_code ec;
+  ctx.set_password_callback(
+      [](std::size_t, boost::asio::ssl::context::password_purpose) { return std::string(); });
+  ctx.use_certificate_chain(boost::asio::buffer(cert.cert_pem), ec);
+  if (!ec)
+    ctx.use_private_key(boost::asio::buffer(cert.key_pem), boost::asio::ssl::context::pem, ec);
+  if (ec) *error = "client certificate: " + ec.message();
+  return !ec;
+}
+
+// The bearer token: the token file's content when it can be read and is not empty.
+std::string currentToken(const KubeConfig& c) {
+  if (!c.token_file.empty()) {
+    auto text = readFileOrError(c.token_file);
+    if (text.ok()) {
+      std::string token = trimmed(*text);
+      if (!token.empty()) return token;
+    }
+  }
+  return c.token;
+}
+
+// Kubeconfig helpers that never throw on a missing key or a node of the wrong shape.
+YAML::Node child(const YAML::Node& map, const char* key) {
+  if (!map || !map.IsMap()) return YAML::Node();
+  YAML::Node v = map[key];
+  if (!v) return YAML::Node();
+  return v;
+}
+
+std::optional<std::string> scalar(const YAML::Node& map, const char* key) {
+  YAML::Node v = child(map, key);
+  if (!v || v.IsNull()) return std::nullopt;
+  return v.as<std::string>();
+}
+
+// The entry called name of a list such as clusters: [{name: x, cluster: {...}}].
+std::optional<YAML::Node> named(const YAML::Node& list, const std::string& name) {
+  if (!list || !list.IsSequence()) return std::nullopt;
+  for (const auto& item : list) {
+    if (item.IsMap() && scalar(item, "name") == name) return item;
+  }
+  return std::nullopt;
+}
+
+// A file name of a kubeconfig, relative to its directory unless absolute (as kubectl does).
+std::string resolvePath(const fs::path& dir, const std::string& file) {
+  fs::path p(file);
+  if (p.is_absolute() || dir.empty()) return file;
+  return (dir / p).lexically_normal().string();
+}
+
+// A kubeconfig's `key` (a file name) and `key`-data (base64 PEM) of map: sets *file (resolved) or
+// *data (decoded) and returns the PEM text, "" when neither is given. where names the map.
+StatusOr<std::string> loadPemField(const YAML::Node& map, const std::string& key,
+                                   const std::string& where, const fs::path& dir, std::string* file,
+                                   std::string* data) {
+  const std::string data_key = key + "-data";
+  auto file_value = scalar(map, key.c_str());
+  auto data_value = scalar(map, data_key.c_str());
+  if (file_value && !file_value->empty() && data_value && !data_value->empty()) {
+    return invalidArgumentError(where + ": both " + key + " and " + data_key + " are set");
+  }
+  if (data_value && !data_value->empty()) {
+    auto decoded = base64DecodeStrict(*data_value);
+    if (!decoded) return invalidArgumentError(where + ": " + data_key + ": not valid base64");
+    if (decoded->empty()) return invalidArgumentError(where + ": " + data_key + ": empty");
+    *data = std::move(*decoded);
+    return *data;
+  }
+  if (file_value && !file_value->empty()) {
+    *file = resolvePath(dir, *file_value);
+    auto text = readFileOrError(*file);
+    if (!text.ok())
+      return invalidArgumentError(where + ": " + key + ": " + text.status().message());
+    return std::move(*text);
+  }
+  return std::string();
 }
 
 }  // namespace
@@ -63,7 +275,8 @@ StatusOr<KubeConfig> loadInClusterConfig() {
   std::string h = host;
   if (h.find(':') != std::string::npos) h = "[" + h + "]";
   c.server = "https://" + h + ":" + port;
-  c.token = readFile(dir + "token");
+  c.token_file = dir + "token";  // projected tokens are rotated: read again for each request
+  c.token = readFile(c.token_file);
   while (!c.token.empty() && (c.token.back() == '\n' || c.token.back() == ' ')) c.token.pop_back();
   if (c.token.empty()) return failedPreconditionError("no service account token in " + dir);
   c.ca_file = dir + "ca.crt";
@@ -73,57 +286,116 @@ StatusOr<KubeConfig> loadInClusterConfig() {
 }
 
 StatusOr<KubeConfig> loadKubeconfig(const std::string& path) {
+  const std::string where = "kubeconfig " + path;
   YAML::Node root;
   try {
     root = YAML::LoadFile(path);
   } catch (const YAML::Exception& e) {
-    return invalidArgumentError("kubeconfig " + path + ": " + e.what());
+    return invalidArgumentError(where + ": " + e.what());
   }
-  auto named = [](const YAML::Node& list, const std::string& name, const char* key) -> YAML::Node {
-    for (const auto& item : list) {
-      if (item["name"] && item["name"].as<std::string>() == name) return item[key];
-    }
-    return YAML::Node();
-  };
+  const fs::path dir = fs::path(path).parent_path();
   try {
-    std::string context_name =
-        root["current-context"] ? root["current-context"].as<std::string>() : "";
-    YAML::Node context = named(root["contexts"], context_name, "context");
-    if (!context)
-      return invalidArgumentError("kubeconfig " + path + ": no context '" + context_name + "'");
-    YAML::Node cluster = named(root["clusters"], context["cluster"].as<std::string>(), "cluster");
-    if (!cluster || !cluster["server"])
-      return invalidArgumentError("kubeconfig " + path + ": cluster has no server");
     KubeConfig c;
-    c.server = cluster["server"].as<std::string>();
-    c.insecure =
-        cluster["insecure-skip-tls-verify"] && cluster["insecure-skip-tls-verify"].as<bool>();
-    if (cluster["certificate-authority"])
-      c.ca_file = cluster["certificate-authority"].as<std::string>();
-    if (cluster["certificate-authority-data"]) {
-      c.ca_data = base64Decode(cluster["certificate-authority-data"].as<std::string>());
+    std::string context_name = scalar(root, "current-context").value_or("");
+    if (context_name.empty()) return invalidArgumentError(where + ": current-context is not set");
+    auto context_entry = named(child(root, "contexts"), context_name);
+    if (!context_entry) {
+      return invalidArgumentError(where + ": current-context: no context named '" + context_name +
+                                  "' in contexts");
     }
-    if (context["user"]) {
-      YAML::Node user = named(root["users"], context["user"].as<std::string>(), "user");
-      if (user && user["token"]) c.token = user["token"].as<std::string>();
+    const std::string context_where = where + ": context '" + context_name + "'";
+    YAML::Node context = child(*context_entry, "context");
+    std::string cluster_name = scalar(context, "cluster").value_or("");
+    if (cluster_name.empty()) return invalidArgumentError(context_where + ": cluster is not set");
+    auto cluster_entry = named(child(root, "clusters"), cluster_name);
+    if (!cluster_entry) {
+      return invalidArgumentError(context_where + ": cluster: no cluster named '" + cluster_name +
+                                  "' in clusters");
     }
-    if (context["namespace"]) c.namespace_name = context["namespace"].as<std::string>();
+    const std::string cluster_where = where + ": cluster '" + cluster_name + "'";
+    YAML::Node cluster = child(*cluster_entry, "cluster");
+    c.server = scalar(cluster, "server").value_or("");
+    if (c.server.empty()) return invalidArgumentError(cluster_where + ": server is not set");
+    if (YAML::Node v = child(cluster, "insecure-skip-tls-verify"); v && !v.IsNull()) {
+      c.insecure = v.as<bool>();
+    }
+    auto ca =
+        loadPemField(cluster, "certificate-authority", cluster_where, dir, &c.ca_file, &c.ca_data);
+    if (!ca.ok()) return ca.status();
+    if (!ca->empty() && !firstCertificate(*ca)) {
+      return invalidArgumentError(
+          cluster_where + ": " +
+          (c.ca_data.empty() ? "certificate-authority" : "certificate-authority-data") +
+          ": no PEM certificate");
+    }
+
+    if (std::string user_name = scalar(context, "user").value_or(""); !user_name.empty()) {
+      auto user_entry = named(child(root, "users"), user_name);
+      if (!user_entry) {
+        return invalidArgumentError(context_where + ": user: no user named '" + user_name +
+                                    "' in users");
+      }
+      const std::string user_where = where + ": user '" + user_name + "'";
+      YAML::Node user = child(*user_entry, "user");
+      c.token = scalar(user, "token").value_or("");
+      if (std::string file = scalar(user, "tokenFile").value_or(""); !file.empty()) {
+        c.token_file = resolvePath(dir, file);
+        auto text = readFileOrError(c.token_file);
+        if (!text.ok()) {
+          return invalidArgumentError(user_where + ": tokenFile: " + text.status().message());
+        }
+        std::string token = trimmed(*text);
+        if (token.empty()) {
+          return invalidArgumentError(user_where + ": tokenFile: " + c.token_file + " is empty");
+        }
+        c.token = token;
+      }
+      auto cert = loadPemField(user, "client-certificate", user_where, dir, &c.client_cert_file,
+                               &c.client_cert_data);
+      if (!cert.ok()) return cert.status();
+      auto key =
+          loadPemField(user, "client-key", user_where, dir, &c.client_key_file, &c.client_key_data);
+      if (!key.ok()) return key.status();
+      const std::string cert_key =
+          c.client_cert_data.empty() ? "client-certificate" : "client-certificate-data";
+      const std::string key_key = c.client_key_data.empty() ? "client-key" : "client-key-data";
+      if (!cert->empty() && key->empty()) {
+        return invalidArgumentError(user_where + ": " + cert_key +
+                                    " is set but neither client-key nor client-key-data");
+      }
+      if (cert->empty() && !key->empty()) {
+        return invalidArgumentError(user_where + ": " + key_key +
+                                    " is set but neither client-certificate nor "
+                                    "client-certificate-data");
+      }
+      if (!cert->empty()) {
+        Status pair =
+            checkClientPair(*cert, *key, user_where + ": " + cert_key, user_where + ": " + key_key);
+        if (!pair.ok()) return pair;
+      }
+    }
+    if (auto ns = scalar(context, "namespace"); ns && !ns->empty()) c.namespace_name = *ns;
     return c;
   } catch (const YAML::Exception& e) {
-    return invalidArgumentError("kubeconfig " + path + ": " + e.what());
+    return invalidArgumentError(where + ": " + e.what());
   }
 }
 
 struct KubeClient::Impl {
-  web::http::client::http_client_config config(int timeout_seconds, const KubeConfig& c) {
+  // tls_error: set (from cpprestsdk's thread) when the client certificate cannot be used.
+  web::http::client::http_client_config config(int timeout_seconds, const KubeConfig& c,
+                                               ClientCertificate client_cert,
+                                               std::shared_ptr<std::string> tls_error) {
     web::http::client::http_client_config cfg;
     cfg.set_timeout(std::chrono::seconds(timeout_seconds));
     cfg.set_validate_certificates(!c.insecure);
     std::string ca_file = c.ca_file, ca_data = c.ca_data;
-    cfg.set_ssl_context_callback([ca_file, ca_data](boost::asio::ssl::context& ctx) {
+    cfg.set_ssl_context_callback([ca_file, ca_data, client_cert = std::move(client_cert),
+                                  tls_error](boost::asio::ssl::context& ctx) {
       boost::system::error_code ec;
       if (!ca_file.empty()) ctx.load_verify_file(ca_file, ec);
       if (!ca_data.empty()) ctx.add_certificate_authority(boost::asio::buffer(ca_data), ec);
+      useClientCertificate(ctx, client_cert, tls_error.get());
     });
     return cfg;
   }
@@ -136,11 +408,19 @@ KubeClient::~KubeClient() = default;
 StatusOr<json::Document> KubeClient::send(const std::string& method, const std::string& path,
                                           const std::string& body,
                                           const std::string& content_type) {
+  auto client_cert = clientCertificate(config_);
+  if (!client_cert.ok()) {
+    return failedPreconditionError(method + " " + path + ": " + client_cert.status().message());
+  }
+  auto tls_error = std::make_shared<std::string>();
   try {
-    web::http::client::http_client client(config_.server, impl_->config(30, config_));
+    web::http::client::http_client client(
+        config_.server, impl_->config(30, config_, std::move(*client_cert), tls_error));
     web::http::http_request req(method);
     req.set_request_uri(path);
-    if (!config_.token.empty()) req.headers().add("Authorization", "Bearer " + config_.token);
+    if (std::string token = currentToken(config_); !token.empty()) {
+      req.headers().add("Authorization", "Bearer " + token);
+    }
     req.headers().add("Accept", "application/json");
     if (!body.empty()) req.set_body(body, content_type);
     auto res = client.request(req).get();
@@ -150,7 +430,9 @@ StatusOr<json::Document> KubeClient::send(const std::string& method, const std::
     if (text.empty()) return json::Document();
     return json::parse(text);
   } catch (const std::exception& e) {
-    return unavailableError(method + " " + path + ": " + e.what());
+    std::string reason = e.what();
+    if (!tls_error->empty()) reason = *tls_error + " (" + reason + ")";
+    return unavailableError(method + " " + path + ": " + reason);
   }
 }
 
@@ -286,6 +568,7 @@ Status KubeClient::watch(
       path + (path.find('?') == std::string::npos ? "?" : "&") +
       "watch=true&allowWatchBookmarks=true&timeoutSeconds=" + std::to_string(timeout_seconds);
   if (!resource_version.empty()) target += "&resourceVersion=" + resource_version;
+  const std::string token = currentToken(config_);
   try {
     asio::io_context ioc;
     asio::ip::tcp::resolver resolver(ioc);
@@ -302,8 +585,8 @@ Status KubeClient::watch(
       stream.expires_never();
       timeval tv{socket_timeout, 0};
       ::setsockopt(stream.socket().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-      return readWatch(stream.socket(), authority, target, config_.token, timeout_seconds, on_event,
-                       stop, what);
+      return readWatch(stream.socket(), authority, target, token, timeout_seconds, on_event, stop,
+                       what);
     }
     asio::ssl::context ctx(asio::ssl::context::tls_client);
     if (config_.insecure) {
@@ -315,6 +598,12 @@ Status KubeClient::watch(
         ctx.add_certificate_authority(asio::buffer(config_.ca_data), ec);
       if (config_.ca_file.empty() && config_.ca_data.empty()) ctx.set_default_verify_paths(ec);
     }
+    auto client_cert = clientCertificate(config_);
+    if (!client_cert.ok())
+      return failedPreconditionError(what + ": " + client_cert.status().message());
+    if (std::string error; !useClientCertificate(ctx, *client_cert, &error)) {
+      return failedPreconditionError(what + ": " + error);
+    }
     asio::ssl::stream<asio::ip::tcp::socket> stream(ioc, ctx);
     SSL_set_tlsext_host_name(stream.native_handle(), host.c_str());
     asio::connect(stream.next_layer(), endpoints, ec);
@@ -323,8 +612,7 @@ Status KubeClient::watch(
     ::setsockopt(stream.next_layer().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     stream.handshake(asio::ssl::stream_base::client, ec);
     if (ec) return unavailableError(what + ": TLS: " + ec.message());
-    return readWatch(stream, authority, target, config_.token, timeout_seconds, on_event, stop,
-                     what);
+    return readWatch(stream, authority, target, token, timeout_seconds, on_event, stop, what);
   } catch (const std::exception& e) {
     return unavailableError(what + ": " + e.what());
   }

@@ -17,15 +17,29 @@ namespace outrigger::kube {
 struct KubeConfig {
   std::string server;  // https://host:port or http://host:port
   std::string token;
+  // Read again for each request (a rotated token is picked up); its content, when it can be
+  // read and is not empty, takes precedence over token (as client-go does).
+  std::string token_file;
   std::string ca_file;
   std::string ca_data;  // PEM
+  // TLS client authentication: a certificate (chain) and its private key, each from a PEM file
+  // (read at each connection) or given as PEM text; the _data form wins when both are set.
+  std::string client_cert_file;
+  std::string client_key_file;
+  std::string client_cert_data;
+  std::string client_key_data;
   bool insecure = false;
   std::string namespace_name = "default";
 };
 
 // From the pod's service account (KUBERNETES_SERVICE_HOST/PORT, token and CA files).
 StatusOr<KubeConfig> loadInClusterConfig();
-// From a kubeconfig file's current context (server, token, CA, insecure-skip-tls-verify).
+// From a kubeconfig file's current context: the cluster's server, certificate-authority(-data)
+// and insecure-skip-tls-verify, the context's namespace, and the user's token, tokenFile,
+// client-certificate(-data) and client-key(-data). Relative file names are taken relative to the
+// kubeconfig's directory, as kubectl does. The files and data are checked here (readable, valid
+// base64, PEM that OpenSSL accepts, a key that matches the certificate): an error names the
+// kubeconfig and the key at fault.
 StatusOr<KubeConfig> loadKubeconfig(const std::string& path);
 
 // The answer of a TokenReview (authentication.k8s.io/v1).
