@@ -63,6 +63,8 @@ class SidecarProcess {
                          const std::string& content_type = "application/json");
 
  private:
+  bool startOnce(std::vector<std::string> args, bool wait_healthy);
+
   int pid_ = -1;
   int http_port_ = 0;
   std::string log_path_;
