@@ -1,6 +1,10 @@
 """What the operator's Python tests share: free ports and checks that record failures."""
 
+import os
+import signal
 import socket
+import subprocess
+import sys
 import time
 
 failures = []
@@ -34,3 +38,27 @@ def check(what, cond):
         failures.append(what)
         print(f"FAIL: {what}", flush=True)
     return cond
+
+
+def stop(procs):
+    """SIGTERM every process still running, then SIGKILL whatever has not stopped within 10 s."""
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def finish(work, logs, tail):
+    """After a failure, prints the last tail bytes of each log in work; exits with the verdict."""
+    if failures:
+        for log in logs:
+            path = os.path.join(work, log)
+            if os.path.exists(path):
+                print(f"---- {log}", flush=True)
+                print(open(path).read()[-tail:], flush=True)
+    print(f"{0 if failures else 1} passed, {len(failures)} failed")
+    sys.exit(1 if failures else 0)

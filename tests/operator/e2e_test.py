@@ -26,7 +26,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 OPERATOR, OUTRIGGERD, KUBECTL = sys.argv[1:4]
 sys.path.insert(0, HERE)
-from checks import check, failures, free_port, wait  # noqa: E402
+from checks import check, failures, finish, free_port, stop, wait  # noqa: E402
 
 
 def http(method, url, body=None, headers=None):
@@ -385,20 +385,6 @@ scopes: [orders]
          lambda: kubectl("get", "service", "orders-dapr").returncode != 0, 30)
 finally:
     app_server.shutdown()
-    for p in procs:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-    for p in procs:
-        try:
-            p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-    if failures:
-        for log in ("operator.log", "sidecar.log"):
-            path = os.path.join(work, log)
-            if os.path.exists(path):
-                print(f"---- {log}", flush=True)
-                print(open(path).read()[-4000:], flush=True)
+    stop(procs)
 
-print(f"{0 if failures else 1} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+finish(work, ("operator.log", "sidecar.log"), 4000)

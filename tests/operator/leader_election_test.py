@@ -22,7 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 OPERATOR = sys.argv[1]
 LEASE_SECONDS = 4
 sys.path.insert(0, HERE)
-from checks import check, failures, free_port, wait  # noqa: E402
+from checks import check, failures, finish, free_port, stop, wait  # noqa: E402
 
 
 def http(method, url, body=None):
@@ -150,20 +150,6 @@ try:
     spec = lease()
     check("a stopped leader releases the Lease", spec is not None and spec["holderIdentity"] == "")
 finally:
-    for p in procs:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-    for p in procs:
-        try:
-            p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-    if failures:
-        for log in ("op-1.log", "op-2.log"):
-            path = os.path.join(work, log)
-            if os.path.exists(path):
-                print(f"---- {log}", flush=True)
-                print(open(path).read()[-3000:], flush=True)
+    stop(procs)
 
-print(f"{0 if failures else 1} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+finish(work, ("op-1.log", "op-2.log"), 3000)
