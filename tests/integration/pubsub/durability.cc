@@ -277,12 +277,7 @@ spec: {pubsubname: pubsub, topic: )" + c.topic +
 
 void expectNothingAcknowledgedIsLost(const DurabilityCase& c) {
   std::string dir = makeTempDir("outrigger-durable");
-  std::string yaml =
-      "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: pubsub}\n"
-      "spec:\n  type: " +
-      c.type + "\n  version: v1\n  metadata:\n";
-  for (const auto& [k, v] : c.metadata) yaml += "  - {name: " + k + ", value: \"" + v + "\"}\n";
-  writeFile(dir + "/components.yaml", yaml + R"(---
+  writeFile(dir + "/components.yaml", componentYaml(c) + R"(---
 apiVersion: dapr.io/v2alpha1
 kind: Subscription
 metadata: {name: orders}
