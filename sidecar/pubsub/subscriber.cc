@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <ctime>
 #include <future>
 #include <map>
@@ -97,14 +98,27 @@ void Subscriber::subscribeOne(const Subscription& s) {
   }
   auto sub = std::make_shared<const Subscription>(s);
   ps::SubscribeRequest request{s.topic, s.metadata};
-  Status st = s.bulk_enabled
-                  ? inst->component->bulkSubscribe(
-                        request, ps::BulkOptions{s.bulk_max_messages, s.bulk_max_await_ms},
-                        [this, sub](const std::vector<ps::Message>& batch) {
-                          return handleBulk(*sub, batch);
-                        })
-                  : inst->component->subscribe(
-                        request, [this, sub](const ps::Message& m) { return handle(*sub, m); });
+  int concurrency = inst->component->concurrency();
+  if (context_.options.app_max_concurrency > 0)
+    concurrency = std::min(concurrency, context_.options.app_max_concurrency);
+  Status st;
+  if (s.bulk_enabled) {
+    st = inst->component->bulkSubscribe(
+        request, ps::BulkOptions{s.bulk_max_messages, s.bulk_max_await_ms},
+        [this, sub](const std::vector<ps::Message>& batch) { return handleBulk(*sub, batch); });
+  } else if (concurrency > 1) {
+    // What the broker already holds, up to `concurrency` messages, goes to the app at once.
+    auto workers = std::make_shared<BoundedExecutor>("delivery-" + s.topic, concurrency - 1,
+                                                     static_cast<size_t>(concurrency));
+    st =
+        inst->component->bulkSubscribe(request, ps::BulkOptions{concurrency, 0},
+                                       [this, sub, workers](const std::vector<ps::Message>& batch) {
+                                         return handleConcurrently(*sub, *workers, batch);
+                                       });
+  } else {
+    st = inst->component->subscribe(request,
+                                    [this, sub](const ps::Message& m) { return handle(*sub, m); });
+  }
   if (!st.ok()) {
     LOG_ERROR << "failed to subscribe to topic " << s.topic << " on " << s.pubsub << ": "
               << st.message();
@@ -277,6 +291,30 @@ Status Subscriber::handle(const Subscription& sub, const ps::Message& message) {
   };
   Status st = policy_ ? policy_(sub.pubsub, attempt) : attempt();
   return finish(sub, message, r.path, st, outcome);
+}
+
+std::vector<Status> Subscriber::handleConcurrently(const Subscription& sub,
+                                                   BoundedExecutor& workers,
+                                                   const std::vector<ps::Message>& messages) {
+  std::vector<Status> out(messages.size(), okStatus());
+  std::mutex mutex;
+  std::condition_variable done;
+  size_t left = messages.size();
+  auto deliver = [&](size_t i) {
+    Status st = handle(sub, messages[i]);
+    std::lock_guard<std::mutex> lock(mutex);
+    out[i] = std::move(st);
+    if (--left == 0) done.notify_all();
+  };
+  // The first message on this thread, the others on the workers (or here, when they are
+  // stopping); every handle() is bounded by the app channel's and the policy's timeouts.
+  for (size_t i = 1; i < messages.size(); ++i) {
+    if (!workers.trySubmit([&deliver, i] { deliver(i); })) deliver(i);
+  }
+  if (!messages.empty()) deliver(0);
+  std::unique_lock<std::mutex> lock(mutex);
+  done.wait(lock, [&] { return left == 0; });
+  return out;
 }
 
 std::vector<Status> Subscriber::handleBulk(const Subscription& sub,

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/executor/bounded_executor.h"
 #include "sidecar/components/pubsub/pubsub.h"
 #include "sidecar/invoke/app_channel.h"
 #include "sidecar/pubsub/subscriptions.h"
@@ -46,6 +47,10 @@ class Subscriber {
   // app's per-entry statuses decide; one status per message, in order.
   std::vector<Status> handleBulk(const Subscription& subscription,
                                  const std::vector<components::pubsub::Message>& messages);
+  // A batch of messages handled at once, each through handle(), on this thread and the workers;
+  // one status per message, in order.
+  std::vector<Status> handleConcurrently(const Subscription& subscription, BoundedExecutor& workers,
+                                         const std::vector<components::pubsub::Message>& messages);
 
  private:
   enum class Outcome { kSuccess, kRetry, kDrop, kNotFound };

@@ -43,8 +43,10 @@ void writeFile(const std::string& path, const std::string& text) { std::ofstream
 TestApp::TestApp() {
   http::ServerOptions opts;
   opts.addresses = {"127.0.0.1"};
+  std::vector<boost::asio::io_context*> iocs;
+  for (auto& ioc : iocs_) iocs.push_back(&ioc);
   server_ = std::make_unique<http::Server>(
-      ioc_, opts, [this](http::Request&& req, http::Responder respond) {
+      iocs, opts, [this](http::Request&& req, http::Responder respond) {
         Received r;
         r.method = std::string(req.method_string());
         r.target = std::string(req.target());
@@ -60,15 +62,17 @@ TestApp::TestApp() {
         respond(b ? b(req) : http::makeResponse(200));
       });
   (void)server_->start();
-  thread_ = std::thread([this] {
-    auto guard = boost::asio::make_work_guard(ioc_);
-    ioc_.run();
-  });
+  for (auto& ioc : iocs_) {
+    threads_.emplace_back([&ioc] {
+      auto guard = boost::asio::make_work_guard(ioc);
+      ioc.run();
+    });
+  }
 }
 
 TestApp::~TestApp() {
-  ioc_.stop();
-  thread_.join();
+  for (auto& ioc : iocs_) ioc.stop();
+  for (auto& t : threads_) t.join();
 }
 
 void TestApp::setBehaviour(Behaviour b) {

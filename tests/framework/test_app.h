@@ -3,6 +3,7 @@
 // An in-process HTTP app for integration tests, on the project's own Beast server, plus a
 // launcher for the real outriggerd binary.
 
+#include <array>
 #include <boost/asio/io_context.hpp>
 #include <functional>
 #include <map>
@@ -38,9 +39,11 @@ class TestApp {
                int timeout_ms = 10000);
 
  private:
-  boost::asio::io_context ioc_;
+  // Several connections are served at once, as a real app would (one thread per context, each
+  // connection on one of them), so that a test sees whether the sidecar overlaps its calls.
+  std::array<boost::asio::io_context, 8> iocs_;
   std::unique_ptr<http::Server> server_;
-  std::thread thread_;
+  std::vector<std::thread> threads_;
   std::mutex mutex_;
   std::vector<Received> received_;
   Behaviour behaviour_;

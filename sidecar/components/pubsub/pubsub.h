@@ -2,11 +2,12 @@
 
 // The pub/sub interface every broker component implements.
 //
-// Delivery contract: a component calls the subscription's handler for each message, one at a
-// time per subscription (so order is kept where the broker keeps it), on a thread of its own.
-// The handler blocks until the app has answered. OK means "acknowledge"; any error means
-// "not processed": the component must make the message available again (nack, requeue, leave
-// unacked for redelivery). Nothing is acknowledged before the handler returned OK.
+// Delivery contract: a component calls the subscription's handler for each message (or batch,
+// for bulkSubscribe), one call at a time per subscription (so order is kept where the broker keeps
+// it), on a thread of its own. The handler blocks until the app has answered. OK means
+// "acknowledge"; any error means "not processed": the component must make the message available
+// again (nack, requeue, leave unacked for redelivery). Nothing is acknowledged before the handler
+// returned OK.
 
 #include <functional>
 #include <map>
@@ -37,13 +38,16 @@ struct Message {
 
 using Handler = std::function<Status(const Message&)>;
 
-// Bulk subscribe: the broker's messages in batches of up to max_messages; a batch that is not
-// full waits at most max_await_ms for more once it holds one message.
+// Bulk subscribe, and concurrent delivery: the broker's messages in batches of up to
+// max_messages, in the broker's order. A batch that is not full waits at most max_await_ms for
+// more once it holds one message; 0 hands over what the broker already sent, without waiting.
 struct BulkOptions {
   int max_messages = 100;
   int max_await_ms = 1000;
 };
-// One status per message, in order; each OK acknowledges its message, as for Handler.
+// One status per message, in order. Each OK acknowledges its message, each error makes it
+// available again, as for Handler; a broker that acknowledges by position (Kafka offsets) may
+// deliver the messages behind a failed one in its partition again too.
 using BulkHandler = std::function<std::vector<Status>(const std::vector<Message>&)>;
 
 struct SubscribeRequest {
@@ -64,16 +68,14 @@ class PubSub {
   virtual std::optional<Status> tryPublish(const PublishRequest& request) { return std::nullopt; }
   // Starts consuming topic; returns once the subscription is in place.
   virtual Status subscribe(const SubscribeRequest& request, Handler handler) = 0;
-  // Starts consuming topic in batches. A broker that holds several messages at once overrides it;
-  // this default hands each message over alone, at once, through subscribe().
+  // Starts consuming topic in batches (see BulkOptions), handed over one at a time: the next
+  // once the handler returned. Returns once the subscription is in place.
   virtual Status bulkSubscribe(const SubscribeRequest& request, const BulkOptions& options,
-                               BulkHandler handler) {
-    (void)options;
-    return subscribe(request, [handler = std::move(handler)](const Message& m) {
-      std::vector<Status> st = handler({m});
-      return st.empty() ? internalError("bulk handler answered nothing") : st[0];
-    });
-  }
+                               BulkHandler handler) = 0;
+  // How many messages of one subscription the runtime may hand to the app at once, from the
+  // component's metadata (Dapr's names: Redis `concurrency`, RabbitMQ `concurrencyMode`). 1, the
+  // default, keeps the broker's order.
+  virtual int concurrency() const { return 1; }
   // Stops consumers and waits for in-flight handlers; unacknowledged messages stay with the broker.
   virtual void close() = 0;
 };

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -251,6 +252,76 @@ TEST_P(PubSubConformance, FailedMessagesAreDeliveredAgain) {
   ASSERT_TRUE(send(*ps, t, "flaky").ok());
   ASSERT_TRUE(sink.waitFor(1));
   EXPECT_EQ(sink.got[0], "flaky");
+  EXPECT_EQ(failures.load(), 3);
+}
+
+// Collects what a bulk subscription received, batch by batch; waits are bounded.
+struct BatchSink {
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::vector<std::string> got;
+  std::vector<size_t> sizes;
+  bool waitFor(const std::set<std::string>& want, int timeout_ms = 30000) {
+    std::unique_lock<std::mutex> lock(mutex);
+    return cv.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
+      std::set<std::string> have(got.begin(), got.end());
+      return std::includes(have.begin(), have.end(), want.begin(), want.end());
+    });
+  }
+};
+
+TEST_P(PubSubConformance, BulkSubscribeHandsOverSeveralMessagesAtOnceInOrder) {
+  auto* ps = open("c7");
+  ASSERT_NE(ps, nullptr);
+  BatchSink sink;
+  std::string t = topic();
+  // A long wait for a full batch: the 30 publishes below take far less.
+  ASSERT_TRUE(
+      ps->bulkSubscribe({t, {}}, BulkOptions{10, 5000}, [&](const std::vector<Message>& batch) {
+          std::lock_guard<std::mutex> lock(sink.mutex);
+          sink.sizes.push_back(batch.size());
+          for (const auto& m : batch) sink.got.push_back(m.data);
+          sink.cv.notify_all();
+          return std::vector<Status>(batch.size(), okStatus());
+        }).ok());
+  std::set<std::string> want;
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_TRUE(send(*ps, t, std::to_string(i)).ok());
+    want.insert(std::to_string(i));
+  }
+  ASSERT_TRUE(sink.waitFor(want));
+  std::lock_guard<std::mutex> lock(sink.mutex);
+  ASSERT_EQ(sink.got.size(), 30u);
+  for (int i = 0; i < 30; ++i) EXPECT_EQ(sink.got[i], std::to_string(i));
+  size_t largest = *std::max_element(sink.sizes.begin(), sink.sizes.end());
+  EXPECT_LE(largest, 10u);
+  EXPECT_GT(largest, 1u) << "every batch held one message: the broker's messages were not "
+                            "aggregated";
+}
+
+TEST_P(PubSubConformance, BulkSubscribeDeliversFailedEntriesAgain) {
+  auto* ps = open("c8");
+  ASSERT_NE(ps, nullptr);
+  BatchSink sink;
+  std::atomic<int> failures{0};
+  std::string t = topic();
+  ASSERT_TRUE(
+      ps->bulkSubscribe({t, {}}, BulkOptions{10, 500}, [&](const std::vector<Message>& batch) {
+          std::vector<Status> out;
+          std::lock_guard<std::mutex> lock(sink.mutex);
+          for (const auto& m : batch) {
+            if (m.data == "flaky" && failures++ < 2) {
+              out.push_back(unavailableError("not yet"));
+              continue;
+            }
+            sink.got.push_back(m.data);
+            out.push_back(okStatus());
+          }
+          sink.cv.notify_all();
+          return out;
+        }).ok());
+  for (const char* data : {"a", "flaky", "b"}) ASSERT_TRUE(send(*ps, t, data).ok());
+  ASSERT_TRUE(sink.waitFor({"a", "flaky", "b"}));
   EXPECT_EQ(failures.load(), 3);
 }
 

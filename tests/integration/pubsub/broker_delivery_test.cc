@@ -13,6 +13,7 @@
 #include "tests/framework/broker_servers.h"
 #include "tests/framework/kafka_mock.h"
 #include "tests/framework/servers.h"
+#include "tests/framework/shared_brokers.h"
 #include "tests/framework/test_app.h"
 #include "tests/integration/pubsub/durability.h"
 
@@ -83,6 +84,44 @@ TEST(BrokerDeliveryTest, RedisBackpressure) {
   c.held_by_sidecar = [&redis](long) { return redisPending(redis, "orders", "bp"); };
   c.max_held = 5;
   expectBoundedWhenAppIsSlow(c);
+}
+
+TEST(BrokerDeliveryTest, RedisBulkAndConcurrentDelivery) {
+  RedisServer redis;
+  ASSERT_EQ(redis.start(), "");
+  {
+    SCOPED_TRACE("bulk");
+    expectBulkEnvelopes(
+        caseOf("pubsub.redis", {{"redisHost", redis.address()}, {"consumerID", "bulk"}}));
+  }
+  {
+    SCOPED_TRACE("concurrency");
+    expectConcurrentDelivery(
+        caseOf("pubsub.redis",
+               {{"redisHost", redis.address()}, {"consumerID", "parallel"}, {"concurrency", "4"}},
+               "parallel-orders"),
+        4);
+  }
+}
+
+TEST(BrokerDeliveryTest, RabbitMqBulkAndConcurrentDelivery) {
+  RabbitMqServer& rabbit = sharedRabbitMq();
+  {
+    SCOPED_TRACE("bulk");
+    expectBulkEnvelopes(caseOf("pubsub.rabbitmq",
+                               {{"connectionString", rabbit.url()}, {"consumerID", "bulk"}},
+                               "bulk-orders"));
+  }
+  {
+    SCOPED_TRACE("concurrency");
+    expectConcurrentDelivery(caseOf("pubsub.rabbitmq",
+                                    {{"connectionString", rabbit.url()},
+                                     {"consumerID", "parallel"},
+                                     {"concurrencyMode", "parallel"},
+                                     {"prefetchCount", "4"}},
+                                    "parallel-orders"),
+                             4);
+  }
 }
 
 TEST(BrokerDeliveryTest, RabbitMqDeadLetterAndBackpressure) {
@@ -219,6 +258,25 @@ TEST(BrokerDeliveryTest, KafkaBackpressure) {
   // Kafka keeps the rest at the broker; the sidecar's memory shows how far its consumer prefetched.
   c.backpressure_events = 70;
   expectBoundedWhenAppIsSlow(c);
+}
+
+TEST(BrokerDeliveryTest, KafkaBulkDelivery) {
+  KafkaMock& kafka = kafkaMock();
+  ASSERT_FALSE(kafka.bootstraps.empty()) << "cannot create a librdkafka mock cluster";
+  ASSERT_EQ(kafka.createTopic("bulk-orders"), "");  // one partition: one order
+  expectBulkEnvelopes(caseOf("pubsub.kafka",
+                             {{"brokers", kafka.bootstraps},
+                              {"authType", "none"},
+                              {"consumerID", "bulk"},
+                              {"initialOffset", "oldest"}},
+                             "bulk-orders"));
+}
+
+TEST(BrokerDeliveryTest, Mqtt3BulkDelivery) {
+  MosquittoServer mosquitto;
+  ASSERT_EQ(mosquitto.start(), "");
+  expectBulkEnvelopes(
+      caseOf("pubsub.mqtt3", {{"url", mosquitto.url()}, {"consumerID", "bulk"}, {"qos", "1"}}));
 }
 
 TEST(BrokerDeliveryTest, Mqtt3DeadLetterAndBackpressure) {

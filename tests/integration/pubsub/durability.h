@@ -47,4 +47,13 @@ void expectDeadLettering(const DurabilityCase& c);
 // sidecar's memory grows by far less than what was published); once the app goes on, all arrive.
 void expectBoundedWhenAppIsSlow(const DurabilityCase& c);
 
+// Bulk subscribe (maxMessagesCount 10): 20 events published at once reach the app in bulk
+// envelopes of at most 10 entries, at least one holding several, all of them in order.
+void expectBulkEnvelopes(const DurabilityCase& c);
+
+// Concurrent delivery (the component's metadata allows `concurrency` messages at once): the app
+// holds each event until several are in its hands; more than one is, never more than
+// concurrency, and all arrive.
+void expectConcurrentDelivery(const DurabilityCase& c, int concurrency);
+
 }  // namespace outrigger::testing

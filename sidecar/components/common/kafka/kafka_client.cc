@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 #include <strings.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -14,7 +15,7 @@ namespace outrigger::sidecar::components::common::kafka {
 
 namespace {
 
-constexpr int kPollMs = 200;  // a consumer's longest wait for a record: bounds stop()
+constexpr int kPollMs = 200;  // a consumer's longest wait in one poll: bounds stop()
 
 // The opaque of every handle this file creates starts with this, so the log callback can say
 // which component speaks.
@@ -220,15 +221,21 @@ void Producer::close() {
 struct Consumer::Impl : Tagged {
   Config config;
   std::vector<std::string> topics;
-  RecordHandler handler;
+  BatchOptions options;
+  BatchHandler handler;
   rd_kafka_t* rk = nullptr;
   std::thread thread;
   std::mutex mutex;
   std::condition_variable cv;
   bool assigned = false;  // the group gave this member its partitions (possibly none)
   bool stopped = false;
+  // Counts rebalances. Only the thread polling rk touches it (rebalances are served inside
+  // polls): the reading thread, then stop() once that thread ended.
+  uint64_t rebalances = 0;
 
   void run();
+  bool gather(std::vector<Record>* batch);
+  void settle(const std::vector<Record>& batch, const std::vector<Status>& results);
   bool pause(int64_t ms) {
     std::unique_lock<std::mutex> lock(mutex);
     return !cv.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stopped; });
@@ -252,6 +259,7 @@ namespace {
 void onRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                  rd_kafka_topic_partition_list_t* partitions, void* opaque) {
   auto* impl = static_cast<Consumer::Impl*>(static_cast<Tagged*>(opaque));
+  ++impl->rebalances;
   if (err != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     rd_kafka_assign(rk, nullptr);
     return;
@@ -323,11 +331,29 @@ Consumer::~Consumer() { stop(); }
 StatusOr<std::unique_ptr<Consumer>> Consumer::start(const Config& config,
                                                     std::vector<std::string> topics,
                                                     RecordHandler handler) {
+  // Batches of one; a record behind a failed one (none, with one per batch) is not offered.
+  return start(config, std::move(topics), BatchOptions{1, 0},
+               [handler = std::move(handler)](const std::vector<Record>& batch) {
+                 std::vector<Status> out;
+                 for (const auto& r : batch) {
+                   out.push_back(handler(r));
+                   if (!out.back().ok()) break;
+                 }
+                 return out;
+               });
+}
+
+StatusOr<std::unique_ptr<Consumer>> Consumer::start(const Config& config,
+                                                    std::vector<std::string> topics,
+                                                    const BatchOptions& options,
+                                                    BatchHandler handler) {
   if (config.group.empty()) return invalidArgumentError("kafka: no consumer group");
   auto impl = std::make_unique<Impl>();
   impl->who = config.who;
   impl->config = config;
   impl->topics = std::move(topics);
+  impl->options.max_records = std::max(options.max_records, 1);
+  impl->options.max_await_ms = std::max(options.max_await_ms, 0);
   impl->handler = std::move(handler);
   ASSIGN_OR_RETURN(rd_kafka_conf_t * conf,
                    makeConf(config, impl.get(),
@@ -338,8 +364,9 @@ StatusOr<std::unique_ptr<Consumer>> Consumer::start(const Config& config,
                              {"session.timeout.ms", std::to_string(config.session_timeout_ms)},
                              {"heartbeat.interval.ms", std::to_string(config.heartbeat_ms)},
                              {"allow.auto.create.topics", "true"},
-                             // Prefetch little: the app takes one message at a time, and what
-                             // waits in the sidecar is memory (librdkafka's default is 64 MiB).
+                             // Prefetch little: the app takes one message (or batch) at a
+                             // time, and what waits in the sidecar is memory (librdkafka's
+                             // default is 64 MiB).
                              {"queued.max.messages.kbytes", "512"},
                              {"max.partition.fetch.bytes", "262144"}}));
   rd_kafka_conf_set_rebalance_cb(conf, onRebalance);
@@ -379,9 +406,45 @@ Status Consumer::waitAssigned() {
 }
 
 void Consumer::Impl::run() {
+  std::vector<Record> batch;
   while (!stopping()) {
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, kPollMs);
-    if (!m) continue;
+    // A batch gathered while stop() was called stays uncommitted: the next owner gets it.
+    if (!gather(&batch) || stopping()) continue;
+    std::vector<Status> results = handler(batch);
+    if (results.size() != batch.size()) {
+      LOG_WARN << config.who << ": the handler answered " << results.size() << " statuses for "
+               << batch.size() << " records; the unanswered ones are fetched again";
+    }
+    settle(batch, results);
+  }
+}
+
+bool Consumer::Impl::gather(std::vector<Record>* batch) {
+  using Clock = std::chrono::steady_clock;
+  batch->clear();
+  uint64_t seen = rebalances;
+  Clock::time_point deadline;
+  while (static_cast<int>(batch->size()) < options.max_records && !stopping()) {
+    int wait_ms = kPollMs;
+    if (!batch->empty() && options.max_await_ms == 0) {
+      wait_ms = 0;  // only what librdkafka already fetched
+    } else if (!batch->empty()) {
+      auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      if (left <= 0) break;
+      wait_ms = static_cast<int>(std::min<int64_t>(left, kPollMs));
+    }
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, wait_ms);
+    if (rebalances != seen) {
+      // A rebalance was served in that poll: what was gathered before it may be of partitions
+      // this member lost, and is fetched again from the committed offset by whoever owns them
+      // now (this member included). A record the poll returned came after it: it is current.
+      seen = rebalances;
+      batch->clear();
+    }
+    if (!m) {
+      if (!batch->empty() && options.max_await_ms == 0) break;  // all that was already fetched
+      continue;
+    }
     if (m->err) {
       if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         LOG_WARN << config.who << ": consuming " << topicList() << ": "
@@ -390,30 +453,75 @@ void Consumer::Impl::run() {
       rd_kafka_message_destroy(m);
       continue;
     }
-    Status handled = handler(toRecord(m));
-    if (handled.ok()) {
-      rd_kafka_resp_err_t err = rd_kafka_commit_message(rk, m, 0);
-      if (err) {
-        // Not committed: delivered again after a restart or rebalance (at-least-once).
-        LOG_WARN << config.who << ": committing offset " << m->offset << " of '"
-                 << rd_kafka_topic_name(m->rkt) << "': " << rd_kafka_err2str(err);
-      }
-    } else {
-      // Fetch the failed record again: later ones of its partition wait behind it.
-      rd_kafka_topic_partition_list_t* back = rd_kafka_topic_partition_list_new(1);
-      rd_kafka_topic_partition_list_add(back, rd_kafka_topic_name(m->rkt), m->partition)->offset =
-          m->offset;
-      rd_kafka_error_t* err = rd_kafka_seek_partitions(rk, back, config.timeout_ms);
-      if (err) {
-        LOG_WARN << config.who << ": seeking back to offset " << m->offset << ": "
-                 << rd_kafka_error_string(err);
-        rd_kafka_error_destroy(err);
-      }
-      rd_kafka_topic_partition_list_destroy(back);
-      pause(config.retry_interval_ms);
-    }
+    batch->push_back(toRecord(m));
     rd_kafka_message_destroy(m);
+    if (batch->size() == 1)
+      deadline = Clock::now() + std::chrono::milliseconds(options.max_await_ms);
   }
+  return !batch->empty();
+}
+
+void Consumer::Impl::settle(const std::vector<Record>& batch, const std::vector<Status>& results) {
+  // Per partition: the offset to commit (behind its last OK record before any failure), and its
+  // first failed record, fetched again with everything behind it.
+  struct Progress {
+    const std::string* topic;
+    int32_t partition;
+    int64_t commit = -1;
+    int64_t retry = -1;
+  };
+  std::vector<Progress> parts;  // few: a batch rarely spans many partitions
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const Record& r = batch[i];
+    auto it = std::find_if(parts.begin(), parts.end(), [&](const Progress& p) {
+      return p.partition == r.partition && *p.topic == r.topic;
+    });
+    if (it == parts.end()) it = parts.insert(parts.end(), Progress{&r.topic, r.partition});
+    if (it->retry >= 0) continue;  // behind a failure: fetched again anyway
+    if (i < results.size() && results[i].ok()) {
+      it->commit = r.offset + 1;
+    } else {
+      it->retry = r.offset;
+    }
+  }
+  rd_kafka_topic_partition_list_t* done = rd_kafka_topic_partition_list_new(0);
+  rd_kafka_topic_partition_list_t* back = rd_kafka_topic_partition_list_new(0);
+  for (const auto& p : parts) {
+    if (p.commit >= 0)
+      rd_kafka_topic_partition_list_add(done, p.topic->c_str(), p.partition)->offset = p.commit;
+    if (p.retry >= 0)
+      rd_kafka_topic_partition_list_add(back, p.topic->c_str(), p.partition)->offset = p.retry;
+  }
+  if (done->cnt > 0) {
+    // Rebalances are served only inside polls, so these partitions are still this member's as far
+    // as it knows; if the group moved them meanwhile the commit fails, and their records are
+    // delivered again by the next owner (at-least-once).
+    rd_kafka_resp_err_t err = rd_kafka_commit(rk, done, 0);
+    if (err) {
+      LOG_WARN << config.who << ": committing offsets of " << done->cnt << " partition(s) of "
+               << topicList() << ": " << rd_kafka_err2str(err);
+    }
+  }
+  if (back->cnt > 0) {
+    // Fetch the failed records again: later ones of their partitions wait behind them.
+    rd_kafka_error_t* err = rd_kafka_seek_partitions(rk, back, config.timeout_ms);
+    if (err) {
+      LOG_WARN << config.who << ": seeking back in " << topicList() << ": "
+               << rd_kafka_error_string(err);
+      rd_kafka_error_destroy(err);
+    }
+    for (int i = 0; i < back->cnt; ++i) {
+      const auto& p = back->elems[i];
+      if (p.err) {
+        LOG_WARN << config.who << ": seeking back to offset " << p.offset << " of '" << p.topic
+                 << "' [" << p.partition << "]: " << rd_kafka_err2str(p.err);
+      }
+    }
+  }
+  bool failed = back->cnt > 0;
+  rd_kafka_topic_partition_list_destroy(done);
+  rd_kafka_topic_partition_list_destroy(back);
+  if (failed) pause(config.retry_interval_ms);
 }
 
 void Consumer::stop() {

@@ -73,18 +73,37 @@ struct Record {
 
 // OK: the record was taken (its offset is committed); an error: it is fetched again.
 using RecordHandler = std::function<Status(const Record&)>;
+// One status per record, in order; a missing status counts as a failure. Per partition, offsets
+// are committed up to the first failed record, which is fetched again with everything behind it
+// (records after it that were OK'd included: at-least-once).
+using BatchHandler = std::function<std::vector<Status>(const std::vector<Record>&)>;
 
-// A member of config.group reading topics on a thread of its own, one record at a time. Auto-
-// commit is off: an offset is committed, synchronously, only after the handler returned OK. A
-// record the handler failed is fetched again after consumeRetryInterval, before the records
-// behind it in its partition. A group's first assignment starts at the oldest record or at the
-// partition's end (initialOffset); the end is committed at once, so that a member restarting
-// before it consumed anything still gets what was produced after it first joined.
+// How records are gathered into a batch: up to max_records, in the order the partitions gave
+// them; once a batch holds one record it waits at most max_await_ms for more (0: takes only what
+// librdkafka already fetched).
+struct BatchOptions {
+  int max_records = 1;
+  int max_await_ms = 0;
+};
+
+// A member of config.group reading topics on a thread of its own, one batch at a time (a
+// RecordHandler gets batches of one). Auto-commit is off: offsets are committed, synchronously,
+// only after the handler returned OK for them. A record the handler failed is fetched again after
+// consumeRetryInterval, before the records behind it in its partition. A rebalance while a batch
+// is being gathered drops what it gathered so far (the partitions' next owner, or this member
+// again, fetches it from the committed offset). A group's first assignment starts at the oldest
+// record or at the partition's end (initialOffset); the end is committed at once, so that a
+// member restarting before it consumed anything still gets what was produced after it first
+// joined.
 class Consumer {
  public:
   static StatusOr<std::unique_ptr<Consumer>> start(const Config& config,
                                                    std::vector<std::string> topics,
                                                    RecordHandler handler);
+  static StatusOr<std::unique_ptr<Consumer>> start(const Config& config,
+                                                   std::vector<std::string> topics,
+                                                   const BatchOptions& options,
+                                                   BatchHandler handler);
   ~Consumer();
   // Waits, bounded by three session timeouts, until the group gave this member its partitions
   // (possibly none); OK too when the consumer was stopped meanwhile.

@@ -3,6 +3,7 @@
 #include <amqp_framing.h>
 #include <amqp_tcp_socket.h>
 
+#include <algorithm>
 #include <chrono>
 #include <vector>
 
@@ -218,10 +219,24 @@ Status Connection::publishConfirmed(const std::string& exchange, const std::stri
 // ---- Consumer ----
 
 Consumer::Consumer(Address address, Options options, SetUp set_up, Handle handle)
+    : Consumer(std::move(address), std::move(options), std::move(set_up),
+               HandleBatch([handle = std::move(handle)](const std::vector<Delivery>& batch) {
+                 std::vector<Outcome> out;
+                 out.reserve(batch.size());
+                 for (const auto& d : batch) out.push_back(handle(d));
+                 return out;
+               })) {
+  options_.max_batch = 1;
+}
+
+Consumer::Consumer(Address address, Options options, SetUp set_up, HandleBatch handle)
     : address_(std::move(address)),
       options_(std::move(options)),
       set_up_(std::move(set_up)),
-      handle_(std::move(handle)) {}
+      handle_(std::move(handle)) {
+  options_.max_batch = std::max(1, options_.max_batch);
+  options_.batch_await_ms = std::max<int64_t>(0, options_.batch_await_ms);
+}
 
 Consumer::~Consumer() { stop(); }
 
@@ -266,65 +281,116 @@ Delivery toDelivery(const amqp_envelope_t& envelope) {
 
 }  // namespace
 
-void Consumer::run() {
+bool Consumer::connected() {
   while (!stopping()) {
-    if (!conn_ || conn_->broken()) {
-      conn_.reset();
-      auto conn = std::make_unique<Connection>();
-      Status st = conn->open(address_, options_.heartbeat_seconds);
-      if (st.ok()) st = set_up_(*conn);
-      if (!st.ok()) {
-        LOG_WARN << options_.who << ": " << st.message() << "; retrying in "
-                 << options_.reconnect_wait_ms << " ms";
-        if (!pause(std::max<int64_t>(options_.reconnect_wait_ms, 10))) break;
-        continue;
-      }
+    if (conn_ && !conn_->broken()) return true;
+    conn_.reset();
+    auto conn = std::make_unique<Connection>();
+    Status st = conn->open(address_, options_.heartbeat_seconds);
+    if (st.ok()) st = set_up_(*conn);
+    if (st.ok()) {
       conn_ = std::move(conn);
+      return true;
     }
-    amqp_connection_state_t c = conn_->get();
-    amqp_maybe_release_buffers(c);
-    amqp_envelope_t envelope;
-    timeval tv = toTimeval(kPollMs);
-    amqp_rpc_reply_t r = amqp_consume_message(c, &envelope, &tv, 0);
-    if (r.reply_type != AMQP_RESPONSE_NORMAL) {
-      if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION && r.library_error == AMQP_STATUS_TIMEOUT)
-        continue;
-      // Anything but a delivery (channel or connection closed, consumer cancelled because the
-      // queue went): start over on a new connection.
-      std::string why = describe(r);
-      if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
-          r.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
-        amqp_frame_t frame;
-        timeval ftv = toTimeval(kPollMs);
-        if (amqp_simple_wait_frame_noblock(c, &frame, &ftv) == AMQP_STATUS_OK &&
-            frame.frame_type == AMQP_FRAME_METHOD) {
-          const char* name = amqp_method_name(frame.payload.method.id);
-          why = std::string("broker sent ") + (name ? name : "an unexpected method");
-        }
-      }
-      LOG_WARN << options_.who << ": " << why << "; reconnecting";
-      conn_->fail(unavailableError(why));
-      continue;
-    }
-    Delivery d = toDelivery(envelope);
-    uint64_t tag = envelope.delivery_tag;
+    LOG_WARN << options_.who << ": " << st.message() << "; retrying in "
+             << options_.reconnect_wait_ms << " ms";
+    if (!pause(std::max<int64_t>(options_.reconnect_wait_ms, 10))) break;
+  }
+  return false;
+}
+
+Consumer::Read Consumer::next(int64_t wait_ms, std::vector<Delivery>* deliveries,
+                              std::vector<uint64_t>* tags) {
+  amqp_connection_state_t c = conn_->get();
+  amqp_maybe_release_buffers(c);
+  amqp_envelope_t envelope;
+  // A zero timeout reads only what is buffered or already on the socket (librabbitmq polls).
+  timeval tv = toTimeval(wait_ms);
+  amqp_rpc_reply_t r = amqp_consume_message(c, &envelope, &tv, 0);
+  if (r.reply_type == AMQP_RESPONSE_NORMAL) {
+    deliveries->push_back(toDelivery(envelope));
+    tags->push_back(envelope.delivery_tag);
     amqp_destroy_envelope(&envelope);
-    int rc;
-    switch (handle_(d)) {
-      case Outcome::kAck: rc = amqp_basic_ack(c, kChannel, tag, 0); break;
-      case Outcome::kReject: rc = amqp_basic_reject(c, kChannel, tag, /*requeue=*/0); break;
-      case Outcome::kRequeue:
-      default:
-        // Requeued at the head of its queue, it comes straight back: the pause keeps a failing
-        // app from being called in a tight loop.
-        pause(options_.requeue_pause_ms);
-        rc = amqp_basic_nack(c, kChannel, tag, 0, /*requeue=*/1);
-        break;
+    return Read::kDelivery;
+  }
+  if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION && r.library_error == AMQP_STATUS_TIMEOUT)
+    return Read::kNothing;
+  // Anything but a delivery (channel or connection closed, consumer cancelled because the queue
+  // went): start over on a new connection.
+  std::string why = describe(r);
+  if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+      r.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
+    amqp_frame_t frame;
+    timeval ftv = toTimeval(kPollMs);
+    if (amqp_simple_wait_frame_noblock(c, &frame, &ftv) == AMQP_STATUS_OK &&
+        frame.frame_type == AMQP_FRAME_METHOD) {
+      const char* name = amqp_method_name(frame.payload.method.id);
+      why = std::string("broker sent ") + (name ? name : "an unexpected method");
     }
-    if (rc != AMQP_STATUS_OK) {
-      // The broker requeues the message with the connection: delivered again, at least once.
-      conn_->fail(unavailableError(amqp_error_string2(rc)));
+  }
+  LOG_WARN << options_.who << ": " << why << "; reconnecting";
+  conn_->fail(unavailableError(why));
+  return Read::kBroken;
+}
+
+void Consumer::settle(const std::vector<uint64_t>& tags, std::vector<Outcome> outcomes) {
+  if (outcomes.size() != tags.size()) {
+    LOG_WARN << options_.who << ": the handler answered " << outcomes.size() << " outcomes for "
+             << tags.size() << " messages; the unanswered ones are requeued";
+    outcomes.resize(tags.size(), Outcome::kRequeue);
+  }
+  bool all_acked = true;
+  bool requeue = false;
+  for (Outcome o : outcomes) {
+    all_acked = all_acked && o == Outcome::kAck;
+    requeue = requeue || o == Outcome::kRequeue;
+  }
+  // Requeued at the head of its queue, a message comes straight back: one pause per batch keeps
+  // a failing app from being called in a tight loop.
+  if (requeue) pause(options_.requeue_pause_ms);
+  amqp_connection_state_t c = conn_->get();
+  int rc = AMQP_STATUS_OK;
+  if (all_acked) {
+    // The batch is all this channel has unacknowledged: one frame acknowledges it.
+    rc = amqp_basic_ack(c, kChannel, tags.back(), /*multiple=*/tags.size() > 1 ? 1 : 0);
+  } else {
+    for (size_t i = 0; i < tags.size() && rc == AMQP_STATUS_OK; ++i) {
+      switch (outcomes[i]) {
+        case Outcome::kAck: rc = amqp_basic_ack(c, kChannel, tags[i], 0); break;
+        case Outcome::kReject: rc = amqp_basic_reject(c, kChannel, tags[i], /*requeue=*/0); break;
+        case Outcome::kRequeue:
+        default: rc = amqp_basic_nack(c, kChannel, tags[i], 0, /*requeue=*/1); break;
+      }
     }
+  }
+  if (rc != AMQP_STATUS_OK) {
+    // The broker requeues what is unsettled with the connection: delivered again, at least once.
+    conn_->fail(unavailableError(amqp_error_string2(rc)));
+  }
+}
+
+void Consumer::run() {
+  std::vector<Delivery> batch;
+  std::vector<uint64_t> tags;
+  while (connected()) {
+    batch.clear();
+    tags.clear();
+    // Short polls for the first delivery, so that stop() is noticed.
+    Read r = next(kPollMs, &batch, &tags);
+    if (r != Read::kDelivery) continue;
+    auto deadline = Clock::now() + std::chrono::milliseconds(options_.batch_await_ms);
+    while (static_cast<int>(batch.size()) < options_.max_batch && !stopping()) {
+      int64_t left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      // Past the deadline what already arrived is still taken, without waiting.
+      r = next(std::clamp<int64_t>(left, 0, kPollMs), &batch, &tags);
+      if (r == Read::kBroken || (r == Read::kNothing && left <= 0)) break;
+    }
+    // A lost connection takes the batch's deliveries back to the queue: their tags mean nothing
+    // on the next connection, so they are neither handled nor acknowledged. Stopping leaves them
+    // to the broker likewise.
+    if (conn_->broken() || stopping()) continue;
+    settle(tags, handle_(batch));
   }
   conn_.reset();  // unacknowledged messages return to the queue
 }

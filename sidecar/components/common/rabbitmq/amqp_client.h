@@ -15,6 +15,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/status/status.h"
 
@@ -77,10 +78,13 @@ enum class Outcome { kAck, kRequeue, kReject };
 
 // Consumes on a connection and a thread of its own. setUp declares what it needs and starts
 // basic.consume (manual acknowledgement) on a fresh connection; it runs again on every new
-// connection. handle's answer decides: kAck acknowledges, kRequeue nacks the message back onto
-// its queue after a short pause (a failing app is not called in a tight loop), kReject rejects it
-// (to a dead-letter exchange, if the queue has one). A lost connection is reopened every
-// reconnect_wait_ms; unacknowledged messages return to the queue with the connection.
+// connection. Deliveries go to the handler in batches of up to Options::max_batch, in queue
+// order; the next batch once the handler returned. Its answer, one per delivery, decides: kAck
+// acknowledges, kRequeue nacks the message back onto its queue after a short pause (a failing
+// app is not called in a tight loop), kReject rejects it (to a dead-letter exchange, if the queue
+// has one). A lost connection is reopened every reconnect_wait_ms; unacknowledged messages return
+// to the queue with the connection, so a batch cut short by a lost connection is dropped
+// unhandled and delivered again on the next one.
 class Consumer {
  public:
   struct Options {
@@ -88,11 +92,20 @@ class Consumer {
     int64_t reconnect_wait_ms = 3000;
     int heartbeat_seconds = 10;  // a silent broker is noticed in about twice this
     int64_t requeue_pause_ms = 100;
+    // Once a batch holds one delivery it takes more until it holds max_batch or batch_await_ms
+    // passed; 0 takes only what already arrived. The channel's prefetch (basic.qos, in setUp)
+    // must allow max_batch unacknowledged deliveries, or batches stay smaller.
+    int max_batch = 1;
+    int64_t batch_await_ms = 0;
   };
   using SetUp = std::function<Status(Connection&)>;
   using Handle = std::function<Outcome(const Delivery&)>;
+  // One outcome per delivery, in order; a missing one counts as kRequeue.
+  using HandleBatch = std::function<std::vector<Outcome>(const std::vector<Delivery>&)>;
 
+  // One delivery at a time (Options::max_batch is ignored).
   Consumer(Address address, Options options, SetUp set_up, Handle handle);
+  Consumer(Address address, Options options, SetUp set_up, HandleBatch handle);
   ~Consumer();
   // Opens and sets up the first connection, so that what is published from now on reaches the
   // queue, then consumes on the thread; an error starts nothing.
@@ -101,7 +114,15 @@ class Consumer {
   void stop();
 
  private:
+  enum class Read { kDelivery, kNothing, kBroken };
+
   void run();
+  // A usable connection, reopened (with pauses) when it is missing or broken; false once stopped.
+  bool connected();
+  // Waits up to wait_ms (0: does not wait) for one delivery and appends it.
+  Read next(int64_t wait_ms, std::vector<Delivery>* deliveries, std::vector<uint64_t>* tags);
+  // Acknowledges, requeues or rejects each delivery of a handled batch, in order.
+  void settle(const std::vector<uint64_t>& tags, std::vector<Outcome> outcomes);
   // Sleeps up to ms; false when stopped meanwhile.
   bool pause(int64_t ms);
   bool stopping();
@@ -109,7 +130,7 @@ class Consumer {
   Address address_;
   Options options_;
   SetUp set_up_;
-  Handle handle_;
+  HandleBatch handle_;
   std::unique_ptr<Connection> conn_;
   std::thread thread_;
   std::mutex mutex_;

@@ -26,18 +26,52 @@ Status KafkaPubSub::publish(const PublishRequest& request) {
   return producer_->send(request.topic, request.data, key);
 }
 
+namespace {
+
+Message toMessage(const std::string& topic, const client::Record& r) {
+  Message msg;
+  msg.topic = topic;
+  msg.data = r.value;
+  if (r.key) msg.metadata["__key"] = *r.key;
+  msg.metadata["__partition"] = std::to_string(r.partition);
+  msg.metadata["__offset"] = std::to_string(r.offset);
+  return msg;
+}
+
+}  // namespace
+
 Status KafkaPubSub::subscribe(const SubscribeRequest& request, Handler handler) {
+  // Batches of one, each handed over at once; a failure stops at the failed message.
+  return startConsumer(request, client::BatchOptions{1, 0},
+                       [topic = request.topic,
+                        handler = std::move(handler)](const std::vector<client::Record>& batch) {
+                         std::vector<Status> out;
+                         for (const auto& r : batch) {
+                           out.push_back(handler(toMessage(topic, r)));
+                           if (!out.back().ok()) break;
+                         }
+                         return out;
+                       });
+}
+
+Status KafkaPubSub::bulkSubscribe(const SubscribeRequest& request, const BulkOptions& options,
+                                  BulkHandler handler) {
+  return startConsumer(request, client::BatchOptions{options.max_messages, options.max_await_ms},
+                       [topic = request.topic,
+                        handler = std::move(handler)](const std::vector<client::Record>& batch) {
+                         std::vector<Message> messages;
+                         messages.reserve(batch.size());
+                         for (const auto& r : batch) messages.push_back(toMessage(topic, r));
+                         return handler(messages);
+                       });
+}
+
+Status KafkaPubSub::startConsumer(const SubscribeRequest& request,
+                                  const client::BatchOptions& options,
+                                  client::BatchHandler handler) {
   if (closed_) return unavailableError("kafka: the component is closed");
-  auto deliver = [topic = request.topic, handler = std::move(handler)](const client::Record& r) {
-    Message msg;
-    msg.topic = topic;
-    msg.data = r.value;
-    if (r.key) msg.metadata["__key"] = *r.key;
-    msg.metadata["__partition"] = std::to_string(r.partition);
-    msg.metadata["__offset"] = std::to_string(r.offset);
-    return handler(msg);
-  };
-  ASSIGN_OR_RETURN(auto consumer, client::Consumer::start(config_, {request.topic}, deliver));
+  ASSIGN_OR_RETURN(auto consumer,
+                   client::Consumer::start(config_, {request.topic}, options, std::move(handler)));
   client::Consumer* raw = consumer.get();
   {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -2,7 +2,9 @@
 
 #include <strings.h>
 
+#include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <mutex>
 
 #include "common/logging/log.h"
@@ -104,7 +106,7 @@ void Mqtt3PubSub::onMessage(const Incoming& in, const std::shared_ptr<Ack>& ack)
     cv_.wait(lock, [&] { return sub->queue.size() < config_.queue_size || closed_; });
     if (closed_) return;
     ack->hold();  // acknowledged once every matching subscription took it
-    sub->queue.push_back(Delivery{msg, ack});
+    sub->queue.push_back(Delivery{msg, ack, nowMs()});
   }
   if (!matched) {
     while (unmatched_.size() >= config_.queue_size && !closed_) {
@@ -113,7 +115,7 @@ void Mqtt3PubSub::onMessage(const Incoming& in, const std::shared_ptr<Ack>& ack)
     }
     if (closed_) return;
     ack->hold();
-    unmatched_.push_back(Delivery{msg, ack});
+    unmatched_.push_back(Delivery{msg, ack, nowMs()});
   }
   cv_.notify_all();
 }
@@ -138,6 +140,14 @@ Status Mqtt3PubSub::publish(const PublishRequest& request) {
 }
 
 Status Mqtt3PubSub::subscribe(const SubscribeRequest& request, Handler handler) {
+  return bulkSubscribe(request, BulkOptions{1, 0},
+                       [handler = std::move(handler)](const std::vector<Message>& batch) {
+                         return std::vector<Status>{handler(batch.at(0))};
+                       });
+}
+
+Status Mqtt3PubSub::bulkSubscribe(const SubscribeRequest& request, const BulkOptions& options,
+                                  BulkHandler handler) {
   if (closed_ || !client_) return unavailableError("mqtt3: the component is closed");
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -145,6 +155,8 @@ Status Mqtt3PubSub::subscribe(const SubscribeRequest& request, Handler handler) 
     Subscription* sub = subscriptions_.back().get();
     sub->topic = request.topic;
     sub->handler = std::move(handler);
+    sub->max_messages = static_cast<size_t>(std::max(1, options.max_messages));
+    sub->max_await_ms = std::max(0, options.max_await_ms);
     // What arrived for it before it existed, in arrival order.
     for (auto it = unmatched_.begin(); it != unmatched_.end();) {
       if (topicMatches(sub->topic, it->message.topic)) {
@@ -162,31 +174,79 @@ Status Mqtt3PubSub::subscribe(const SubscribeRequest& request, Handler handler) 
   return client_->subscribe(request.topic, config_.qos);
 }
 
+std::vector<Mqtt3PubSub::Delivery> Mqtt3PubSub::takeBatch(Subscription* sub,
+                                                          std::unique_lock<std::mutex>& lock) {
+  std::vector<Delivery> batch;
+  auto take = [&] {
+    while (!sub->queue.empty() && batch.size() < sub->max_messages) {
+      Delivery d = std::move(sub->queue.front());
+      sub->queue.pop_front();
+      // A copy from a connection that is gone comes again on the next one: not handed over twice.
+      if (!d.ack->stale()) batch.push_back(std::move(d));
+    }
+    cv_.notify_all();  // room for the client's thread, which keeps reading while a batch forms
+  };
+  auto arrived = [&] { return !sub->queue.empty() || closed_; };
+  while (!closed_) {
+    take();
+    if (!batch.empty()) break;
+    if (!cv_.wait_for(lock, std::chrono::seconds(1), arrived)) {
+      pruneUnmatched();  // held messages fill the broker's in-flight window: not for long
+    }
+  }
+  // Counted from the first message's arrival: one put back after a failure (its backoff already
+  // waited) or one that queued while the app was busy goes without waiting again.
+  if (!batch.empty() && sub->max_await_ms > 0) {
+    auto deadline =
+        std::chrono::steady_clock::now() +
+        std::chrono::milliseconds(batch.front().received_ms + sub->max_await_ms - nowMs());
+    while (!closed_ && batch.size() < sub->max_messages &&
+           cv_.wait_until(lock, deadline, arrived)) {
+      take();
+    }
+  }
+  if (closed_) batch.clear();  // unacknowledged: the broker keeps them for the session
+  return batch;
+}
+
 void Mqtt3PubSub::deliver(Subscription* sub) {
+  int64_t backoff = kFirstRetryMs;
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
-    if (!cv_.wait_for(lock, std::chrono::seconds(1),
-                      [&] { return !sub->queue.empty() || closed_; })) {
-      pruneUnmatched();  // held messages fill the broker's in-flight window: not for long
+    std::vector<Delivery> batch = takeBatch(sub, lock);
+    if (closed_) return;
+    if (batch.empty()) continue;  // all were stale copies
+    lock.unlock();
+    std::vector<Message> messages;
+    messages.reserve(batch.size());
+    for (auto& d : batch) messages.push_back(std::move(d.message));
+    std::vector<Status> statuses = sub->handler(messages);
+    if (statuses.size() != batch.size()) {
+      LOG_WARN << "pubsub.mqtt3: the handler answered " << statuses.size() << " statuses for "
+               << batch.size() << " messages; the unanswered ones are handed over again";
+    }
+    // PUBACK (or PUBREC) from this thread: the client serializes writes.
+    std::vector<Delivery> failed;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (i < statuses.size() && statuses[i].ok()) {
+        batch[i].ack->release();
+      } else if (!batch[i].ack->stale()) {
+        batch[i].message = std::move(messages[i]);
+        failed.push_back(std::move(batch[i]));
+      }
+    }
+    lock.lock();
+    if (failed.empty()) {
+      backoff = kFirstRetryMs;
       continue;
     }
-    if (closed_) return;
-    Delivery d = std::move(sub->queue.front());
-    sub->queue.pop_front();
-    cv_.notify_all();  // room for the client's thread
-    lock.unlock();
-    // Not acknowledged until the app took it: keep trying, unless the connection it came on is
-    // gone (the broker sends it again on the next one).
-    int64_t backoff = kFirstRetryMs;
-    bool taken = false;
-    while (!d.ack->stale() && !(taken = sub->handler(d.message).ok())) {
-      std::unique_lock<std::mutex> wait(mutex_);
-      if (cv_.wait_for(wait, std::chrono::milliseconds(backoff), [this] { return closed_.load(); }))
-        return;
-      backoff = std::min(backoff * 2, kMaxRetryMs);
-    }
-    if (taken) d.ack->release();
-    lock.lock();
+    // Not acknowledged: handed over again, ahead of what came since (arrival order), after a
+    // pause that doubles while the app keeps failing.
+    sub->queue.insert(sub->queue.begin(), std::make_move_iterator(failed.begin()),
+                      std::make_move_iterator(failed.end()));
+    if (cv_.wait_for(lock, std::chrono::milliseconds(backoff), [this] { return closed_.load(); }))
+      return;
+    backoff = std::min(backoff * 2, kMaxRetryMs);
   }
 }
 

@@ -18,11 +18,13 @@ namespace outrigger::sidecar::components::pubsub::mqtt3 {
 // pubsub.mqtt3: MQTT 3.1.1 (mqtt_client.h), one client (id consumerID) per component with a
 // persistent session (cleanSession false) so QoS 1 and 2 messages published while it is away
 // wait at the broker. Publish returns once the broker acknowledged the message (QoS 1: PUBACK,
-// QoS 2: PUBCOMP; QoS 0: once written). Each subscription hands messages to the app one at a
-// time, in arrival order, and calls the handler again (with backoff) until it succeeds; only
-// then is the message acknowledged to the broker. One not yet processed when the sidecar stops,
-// crashes or loses its connection is sent again by the broker on the next connection of the
-// session (at least once; QoS 2 is at least once too, PUBREC waiting for the app).
+// QoS 2: PUBCOMP; QoS 0: once written). The client's thread only reads: it queues each message
+// for every matching subscription, and each subscription's own thread hands them to the app in
+// arrival order, in batches (subscribe() is batches of one). A message the app failed is handed
+// over again (with backoff) until it succeeds; only then is it acknowledged to the broker, from
+// the delivering thread. One not yet processed when the sidecar stops, crashes or loses its
+// connection is sent again by the broker on the next connection of the session (at least once;
+// QoS 2 is at least once too, PUBREC waiting for the app).
 class Mqtt3PubSub : public PubSub {
  public:
   struct Config {
@@ -36,22 +38,30 @@ class Mqtt3PubSub : public PubSub {
   Status init(const runtime::Properties& properties) override;
   Status publish(const PublishRequest& request) override;
   Status subscribe(const SubscribeRequest& request, Handler handler) override;
+  Status bulkSubscribe(const SubscribeRequest& request, const BulkOptions& options,
+                       BulkHandler handler) override;
   void close() override;
 
  private:
   struct Delivery {
     Message message;
     std::shared_ptr<Ack> ack;
+    int64_t received_ms = 0;  // a batch waits for more at most max_await_ms after its first
   };
   struct Subscription {
     std::string topic;
-    Handler handler;
-    std::deque<Delivery> queue;
+    BulkHandler handler;
+    size_t max_messages = 1;
+    int64_t max_await_ms = 0;
+    std::deque<Delivery> queue;  // bounded by queue_size (plus failed messages put back)
     std::thread thread;
   };
   // The client's thread: queues the message for every matching subscription.
   void onMessage(const Incoming& message, const std::shared_ptr<Ack>& ack);
+  // A subscription's thread: batches to the handler, one at a time.
   void deliver(Subscription* sub);
+  // Takes the next batch off sub's queue; empty once closed. Under mutex_ (held by lock).
+  std::vector<Delivery> takeBatch(Subscription* sub, std::unique_lock<std::mutex>& lock);
   // Drops what no subscription took within the grace period after the last subscribe. Under
   // mutex_.
   void pruneUnmatched();

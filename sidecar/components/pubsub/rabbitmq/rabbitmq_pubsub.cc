@@ -26,7 +26,8 @@ using components::common::rabbitmq::stringEntry;
 
 namespace {
 
-constexpr int kHeartbeatSeconds = 10;  // consumers: a silent broker is noticed in ~20 s
+constexpr int kHeartbeatSeconds = 10;          // consumers: a silent broker is noticed in ~20 s
+constexpr int kParallelWithoutPrefetch = 100;  // concurrencyMode parallel, prefetchCount 0
 
 // metadata.ttlInSeconds when it is a positive integer (the API rejects other values), else 0.
 int64_t ttlSeconds(const Metadata& metadata) {
@@ -45,6 +46,7 @@ struct RabbitMqPubSub::Subscription {
   std::string topic;
   std::string queue;
   std::vector<std::string> routing_keys;
+  int prefetch = 0;  // basic.qos; 0: unlimited
   std::unique_ptr<Consumer> consumer;
 };
 
@@ -119,6 +121,16 @@ Status RabbitMqPubSub::init(const runtime::Properties& p) {
   }
   if (c.reconnect_wait_ms < 0)
     return invalidArgumentError("metadata field 'reconnectWait' must not be negative");
+  // Dapr's default is parallel; ours is single, which keeps a queue's order for the app.
+  std::string concurrency_mode = p.get("concurrencyMode", "single");
+  if (strcasecmp(concurrency_mode.c_str(), "parallel") == 0) {
+    // As many in flight as the channel may hold unacknowledged; unlimited prefetch gets a bound.
+    c.concurrency = c.prefetch > 0 ? c.prefetch : kParallelWithoutPrefetch;
+  } else if (strcasecmp(concurrency_mode.c_str(), "single") != 0) {
+    return invalidArgumentError(
+        "metadata field 'concurrencyMode' must be single or parallel, not '" + concurrency_mode +
+        "'");
+  }
   config_ = c;
   // Fail at start-up on a wrong address or credentials, as Dapr does.
   auto conn = std::make_unique<Connection>();
@@ -221,8 +233,8 @@ Status RabbitMqPubSub::setUp(Connection& conn, const Subscription& sub) const {
                     amqp_empty_table);
     RETURN_IF_ERROR(conn.check("binding '" + sub.queue + "' to '" + sub.topic + "'"));
   }
-  if (config_.prefetch > 0) {
-    amqp_basic_qos(c, kChannel, 0, static_cast<uint16_t>(config_.prefetch), 0);
+  if (sub.prefetch > 0) {
+    amqp_basic_qos(c, kChannel, 0, static_cast<uint16_t>(sub.prefetch), 0);
     RETURN_IF_ERROR(conn.check("basic.qos"));
   }
   amqp_basic_consume(c, kChannel, bytesOf(sub.queue), amqp_empty_bytes, 0, /*no_ack=*/0, 0,
@@ -231,6 +243,18 @@ Status RabbitMqPubSub::setUp(Connection& conn, const Subscription& sub) const {
 }
 
 Status RabbitMqPubSub::subscribe(const SubscribeRequest& request, Handler handler) {
+  // A batch of one, handed over at once: the same consumer as bulk subscriptions.
+  return bulkSubscribe(request, BulkOptions{1, 0},
+                       [handler = std::move(handler)](const std::vector<Message>& batch) {
+                         std::vector<Status> out;
+                         out.reserve(batch.size());
+                         for (const auto& m : batch) out.push_back(handler(m));
+                         return out;
+                       });
+}
+
+Status RabbitMqPubSub::bulkSubscribe(const SubscribeRequest& request, const BulkOptions& options,
+                                     BulkHandler handler) {
   if (closed_) return unavailableError("rabbitmq: the component is closed");
   auto sub = std::make_unique<Subscription>();
   sub->topic = request.topic;
@@ -249,25 +273,42 @@ Status RabbitMqPubSub::subscribe(const SubscribeRequest& request, Handler handle
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
+  int max_messages = std::clamp(options.max_messages, 1, 65535);  // basic.qos holds 16 bits
+  // A full batch must be able to be outstanding at once, so a set prefetchCount is raised to the
+  // batch size. prefetchCount 0 (unlimited) stays unlimited: it already allows any batch, and a
+  // limit the user did not ask for would only slow the queue down.
+  sub->prefetch = config_.prefetch > 0 ? std::max(config_.prefetch, max_messages) : 0;
   // Even with requeueInFailure false (Dapr would drop it), a failed message goes back to its
   // queue unless it can be dead-lettered: nothing is lost before the app took it.
   Outcome failed =
       config_.dead_letter && !config_.requeue_in_failure ? Outcome::kReject : Outcome::kRequeue;
-  auto handle = [topic = request.topic, handler = std::move(handler), failed](const Delivery& d) {
-    Message m;
-    m.topic = topic;
-    m.data = d.body;
-    m.content_type = d.content_type;
-    return handler(m).ok() ? Outcome::kAck : failed;
+  auto handle = [topic = request.topic, handler = std::move(handler),
+                 failed](const std::vector<Delivery>& deliveries) {
+    std::vector<Message> batch(deliveries.size());
+    for (size_t i = 0; i < deliveries.size(); ++i) {
+      batch[i].topic = topic;
+      batch[i].data = deliveries[i].body;
+      batch[i].content_type = deliveries[i].content_type;
+    }
+    std::vector<Status> answers = handler(batch);
+    // A missing answer is a failure: the message is not acknowledged.
+    std::vector<Outcome> out(deliveries.size(), failed);
+    for (size_t i = 0; i < out.size() && i < answers.size(); ++i) {
+      if (answers[i].ok()) out[i] = Outcome::kAck;
+    }
+    return out;
   };
   Subscription* raw = sub.get();
-  Consumer::Options options;
-  options.who = "pubsub.rabbitmq: subscription to '" + request.topic + "'";
-  options.reconnect_wait_ms = config_.reconnect_wait_ms;
-  options.heartbeat_seconds = kHeartbeatSeconds;
+  Consumer::Options consumer_options;
+  consumer_options.who = "pubsub.rabbitmq: subscription to '" + request.topic + "'";
+  consumer_options.reconnect_wait_ms = config_.reconnect_wait_ms;
+  consumer_options.heartbeat_seconds = kHeartbeatSeconds;
+  consumer_options.max_batch = max_messages;
+  consumer_options.batch_await_ms = std::max(0, options.max_await_ms);
   sub->consumer = std::make_unique<Consumer>(
-      config_.address, options, [this, raw](Connection& conn) { return setUp(conn, *raw); },
-      std::move(handle));
+      config_.address, consumer_options,
+      [this, raw](Connection& conn) { return setUp(conn, *raw); },
+      Consumer::HandleBatch(std::move(handle)));
   // In place before returning: messages published from now on reach the queue.
   RETURN_IF_ERROR(sub->consumer->start());
   std::lock_guard<std::mutex> lock(mutex_);
@@ -310,6 +351,7 @@ void registerComponent(runtime::Registry& registry) {
       {"maxLen", FieldType::kInt, false, std::nullopt, {}},
       {"maxLenBytes", FieldType::kInt, false, std::nullopt, {}},
       {"exchangeKind", FieldType::kString, false, "fanout", {"fanout", "topic"}},
+      {"concurrencyMode", FieldType::kString, false, "single", {"single", "parallel"}},
   };
   factory.create = [] { return std::make_unique<RabbitMqPubSub>(); };
   (void)registry.pubsub.add(std::move(factory));

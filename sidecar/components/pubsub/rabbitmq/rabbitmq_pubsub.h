@@ -21,6 +21,8 @@ namespace outrigger::sidecar::components::pubsub::rabbitmq {
 // nacked back onto its queue (or, with enableDeadLetter and requeueInFailure false, rejected to
 // the dead-letter exchange "dlx-<queue>" and its queue "dlq-<queue>"). Lost connections are
 // reopened every reconnectWait; unacknowledged messages go back to the queue with the connection.
+// Bulk subscriptions (and concurrencyMode parallel, which the runtime delivers through them) take
+// the deliveries the channel holds in batches, acknowledging each message after the app's answer.
 class RabbitMqPubSub : public PubSub {
  public:
   struct Config {
@@ -36,12 +38,16 @@ class RabbitMqPubSub : public PubSub {
     int64_t max_len_bytes = 0;
     std::string exchange_kind = "fanout";
     int64_t reconnect_wait_ms = 3000;
+    int concurrency = 1;  // concurrencyMode: single 1, parallel prefetchCount (else 100)
   };
 
   ~RabbitMqPubSub() override;
   Status init(const runtime::Properties& properties) override;
   Status publish(const PublishRequest& request) override;
   Status subscribe(const SubscribeRequest& request, Handler handler) override;
+  Status bulkSubscribe(const SubscribeRequest& request, const BulkOptions& options,
+                       BulkHandler handler) override;
+  int concurrency() const override { return config_.concurrency; }
   void close() override;
 
  private:

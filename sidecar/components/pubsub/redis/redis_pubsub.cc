@@ -11,7 +11,8 @@ namespace redis_client = components::common::redis;
 namespace {
 
 using redis_client::ReplyPtr;
-constexpr int64_t kBlockMs = 1000;  // how long one read waits: bounds how long close() takes
+constexpr int64_t kBlockMs = 1000;         // how long one read waits: bounds how long close() takes
+constexpr int64_t kMaxConcurrency = 1000;  // messages of one subscription at the app at once
 
 }  // namespace
 
@@ -39,6 +40,11 @@ Status RedisPubSub::init(const runtime::Properties& p) {
   if (queue_depth_ <= 0)
     return invalidArgumentError("metadata field 'queueDepth' must be positive, got " +
                                 std::to_string(queue_depth_));
+  concurrency_ = p.getInt("concurrency", 1);
+  if (concurrency_ <= 0 || concurrency_ > kMaxConcurrency)
+    return invalidArgumentError("metadata field 'concurrency' must be between 1 and " +
+                                std::to_string(kMaxConcurrency) + ", got " +
+                                std::to_string(concurrency_));
   timeout_ms_ = p.getDurationMs("dialTimeout", 5000);
   ASSIGN_OR_RETURN(publisher_, connect(timeout_ms_));
   return okStatus();
@@ -75,45 +81,104 @@ Status RedisPubSub::publish(const PublishRequest& request) {
 }
 
 Status RedisPubSub::subscribe(const SubscribeRequest& request, Handler handler) {
+  return bulkSubscribe(request, BulkOptions{1, 0},
+                       [handler = std::move(handler)](const std::vector<Message>& batch) {
+                         return std::vector<Status>{handler(batch.at(0))};
+                       });
+}
+
+Status RedisPubSub::bulkSubscribe(const SubscribeRequest& request, const BulkOptions& options,
+                                  BulkHandler handler) {
   if (closed_) return unavailableError("pubsub is closed");
   // Create the group now, so messages published from here on are kept for it.
   ASSIGN_OR_RETURN(auto c, connect(timeout_ms_));
   auto r = c->run({"XGROUP", "CREATE", request.topic, consumer_id_, "0", "MKSTREAM"});
   if (!r.ok() && r.status().message().find("BUSYGROUP") == std::string::npos) return r.status();
   std::lock_guard<std::mutex> lock(threads_mutex_);
-  threads_.emplace_back(
-      [this, topic = request.topic, handler = std::move(handler)] { consume(topic, handler); });
+  threads_.emplace_back([this, topic = request.topic, options, handler = std::move(handler)] {
+    consume(topic, options, handler);
+  });
   return okStatus();
 }
 
-void RedisPubSub::consume(std::string topic, Handler handler) {
+namespace {
+
+// The entries of an XREADGROUP or XAUTOCLAIM reply, as (id, message).
+void appendEntries(redisReply* entries, const std::string& topic,
+                   std::vector<std::pair<std::string, Message>>* out) {
+  for (size_t i = 0; entries && entries->type == REDIS_REPLY_ARRAY && i < entries->elements; ++i) {
+    redisReply* entry = entries->element[i];
+    // A deleted entry still pending comes back with nil fields; it has no message to deliver.
+    if (entry->type != REDIS_REPLY_ARRAY || entry->elements < 2 ||
+        entry->element[0]->type != REDIS_REPLY_STRING)
+      continue;
+    Message m;
+    m.topic = topic;
+    redisReply* fields = entry->element[1];
+    for (size_t f = 0; fields && fields->type == REDIS_REPLY_ARRAY && f + 1 < fields->elements;
+         f += 2) {
+      std::string name(fields->element[f]->str, fields->element[f]->len);
+      std::string value(fields->element[f + 1]->str, fields->element[f + 1]->len);
+      if (name == "data")
+        m.data = std::move(value);
+      else if (name == "contentType")
+        m.content_type = std::move(value);
+    }
+    out->emplace_back(std::string(entry->element[0]->str, entry->element[0]->len), std::move(m));
+  }
+}
+
+// The entries of an XREADGROUP reply for one stream (nil when nothing came).
+redisReply* streamEntries(redisReply* reply) {
+  if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0) return nullptr;
+  redisReply* stream = reply->element[0];
+  return stream->type == REDIS_REPLY_ARRAY && stream->elements >= 2 ? stream->element[1] : nullptr;
+}
+
+}  // namespace
+
+void RedisPubSub::consume(std::string topic, BulkOptions options, BulkHandler handler) {
+  using Clock = std::chrono::steady_clock;
+  const size_t batch_max = static_cast<size_t>(std::max(1, options.max_messages));
   std::unique_ptr<Connection> conn;
-  auto last_claim = std::chrono::steady_clock::now();
+  auto last_claim = Clock::now();
   bool pending_first = true;  // after a (re)start, our own unacknowledged messages come first
   int64_t backoff_ms = 100;
-  // Delivers the entries of a stream reply; false when the connection broke.
-  auto deliver = [&](redisReply* entries) {
-    for (size_t i = 0;
-         entries && entries->type == REDIS_REPLY_ARRAY && i < entries->elements && !closed_; ++i) {
-      redisReply* entry = entries->element[i];
-      if (entry->type != REDIS_REPLY_ARRAY || entry->elements < 2) continue;
-      std::string id(entry->element[0]->str, entry->element[0]->len);
-      Message m;
-      m.topic = topic;
-      redisReply* fields = entry->element[1];
-      for (size_t f = 0; fields && fields->type == REDIS_REPLY_ARRAY && f + 1 < fields->elements;
-           f += 2) {
-        std::string name(fields->element[f]->str, fields->element[f]->len);
-        std::string value(fields->element[f + 1]->str, fields->element[f + 1]->len);
-        if (name == "data")
-          m.data = value;
-        else if (name == "contentType")
-          m.content_type = value;
+  std::vector<std::pair<std::string, Message>> entries;
+  // Hands entries over in batches and acknowledges what the handler took; false when the
+  // connection broke. What failed stays pending: claimed again after processingTimeout.
+  auto deliver = [&]() {
+    for (size_t begin = 0; begin < entries.size() && !closed_; begin += batch_max) {
+      size_t end = std::min(entries.size(), begin + batch_max);
+      std::vector<Message> batch;
+      for (size_t i = begin; i < end; ++i) batch.push_back(std::move(entries[i].second));
+      std::vector<Status> statuses = handler(batch);
+      std::vector<std::string> ack = {"XACK", topic, consumer_id_};
+      for (size_t i = begin; i < end; ++i) {
+        if (i - begin < statuses.size() && statuses[i - begin].ok())
+          ack.push_back(entries[i].first);
       }
-      if (!handler(m).ok()) continue;  // stays pending: claimed again after processingTimeout
-      auto ack = conn->run({"XACK", topic, consumer_id_, id});
-      if (!ack.ok()) return false;
+      if (ack.size() > 3 && !conn->run(ack).ok()) return false;
     }
+    return true;
+  };
+  // Reads new entries (or, once after a reconnect, our pending ones) into entries, blocking up
+  // to block_ms; false when the connection broke.
+  auto read = [&](int64_t count, int64_t block_ms) {
+    auto r = conn->run({"XREADGROUP", "GROUP", consumer_id_, consumer_id_, "COUNT",
+                        std::to_string(count), "BLOCK", std::to_string(block_ms), "STREAMS", topic,
+                        pending_first ? "0" : ">"});
+    if (!r.ok()) {
+      if (r.status().code() != StatusCode::kInternal) return false;
+      // A reply, so the connection is fine: e.g. NOGROUP after a server restart without
+      // persistence. Recreate the group and go on.
+      conn->run({"XGROUP", "CREATE", topic, consumer_id_, "0", "MKSTREAM"});
+      return true;
+    }
+    appendEntries(streamEntries(r->get()), topic, &entries);
+    // One pass over our pending messages after a (re)connect; failures among them are claimed
+    // again after processingTimeout, like any other.
+    pending_first = false;
     return true;
   };
   while (!closed_) {
@@ -132,41 +197,35 @@ void RedisPubSub::consume(std::string topic, Handler handler) {
       backoff_ms = 100;
       pending_first = true;
     }
+    entries.clear();
     bool ok = true;
     if (processing_timeout_ms_ > 0 && redeliver_interval_ms_ > 0 &&
-        std::chrono::steady_clock::now() - last_claim >
-            std::chrono::milliseconds(redeliver_interval_ms_)) {
-      last_claim = std::chrono::steady_clock::now();
+        Clock::now() - last_claim > std::chrono::milliseconds(redeliver_interval_ms_)) {
+      last_claim = Clock::now();
       auto claimed = conn->run({"XAUTOCLAIM", topic, consumer_id_, consumer_id_,
                                 std::to_string(processing_timeout_ms_), "0-0", "COUNT",
                                 std::to_string(queue_depth_)});
       if (claimed.ok() && (*claimed)->type == REDIS_REPLY_ARRAY && (*claimed)->elements >= 2) {
-        ok = deliver((*claimed)->element[1]);
+        appendEntries((*claimed)->element[1], topic, &entries);
+        ok = deliver();
+        entries.clear();
       } else if (!claimed.ok() && claimed.status().code() != StatusCode::kInternal) {
         ok = false;
       }
     }
-    if (ok) {
-      auto r = conn->run({"XREADGROUP", "GROUP", consumer_id_, consumer_id_, "COUNT",
-                          std::to_string(queue_depth_), "BLOCK", std::to_string(kBlockMs),
-                          "STREAMS", topic, pending_first ? "0" : ">"});
-      if (!r.ok()) {
-        ok = r.status().code() == StatusCode::kInternal;  // a reply: the connection is fine
-        if (ok) {
-          // e.g. NOGROUP after a server restart: recreate the group and go on.
-          conn->run({"XGROUP", "CREATE", topic, consumer_id_, "0", "MKSTREAM"});
-        }
-      } else if ((*r)->type == REDIS_REPLY_ARRAY && (*r)->elements > 0) {
-        redisReply* stream = (*r)->element[0];
-        redisReply* entries = stream->elements >= 2 ? stream->element[1] : nullptr;
-        // One pass over our pending messages after a (re)connect; failures among them are
-        // claimed again after processingTimeout, like any other.
-        pending_first = false;
-        ok = deliver(entries);
-      } else if (pending_first) {
-        pending_first = false;
+    if (ok) ok = read(queue_depth_, kBlockMs);
+    // A bulk subscription waits up to max_await_ms for a batch to fill once it holds one entry;
+    // each read blocks at most kBlockMs so that close() is not held up.
+    if (ok && !entries.empty() && entries.size() < batch_max && options.max_await_ms > 0) {
+      auto deadline = Clock::now() + std::chrono::milliseconds(options.max_await_ms);
+      while (ok && !closed_ && entries.size() < batch_max) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        if (left.count() <= 0) break;
+        ok = read(static_cast<int64_t>(batch_max - entries.size()),
+                  std::min<int64_t>(left.count(), kBlockMs));
       }
     }
+    if (ok && !entries.empty()) ok = deliver();
     if (!ok) conn.reset();
   }
 }
@@ -196,6 +255,7 @@ void registerComponent(runtime::Registry& registry) {
                     {"redeliverInterval", runtime::FieldType::kDuration, false, "60s", {}},
                     {"maxLenApprox", runtime::FieldType::kInt, false, std::nullopt, {}},
                     {"queueDepth", runtime::FieldType::kInt, false, "100", {}},
+                    {"concurrency", runtime::FieldType::kInt, false, "1", {}},
                     {"dialTimeout", runtime::FieldType::kDuration, false, "5s", {}}};
   factory.create = [] { return std::make_unique<RedisPubSub>(); };
   (void)registry.pubsub.add(std::move(factory));

@@ -25,13 +25,16 @@ class RedisPubSub : public PubSub {
   Status init(const runtime::Properties& properties) override;
   Status publish(const PublishRequest& request) override;
   Status subscribe(const SubscribeRequest& request, Handler handler) override;
+  Status bulkSubscribe(const SubscribeRequest& request, const BulkOptions& options,
+                       BulkHandler handler) override;
+  int concurrency() const override { return static_cast<int>(concurrency_); }
   void close() override;
 
   struct Connection;
 
  private:
   StatusOr<std::unique_ptr<Connection>> connect(int64_t timeout_ms) const;
-  void consume(std::string topic, Handler handler);
+  void consume(std::string topic, BulkOptions options, BulkHandler handler);
 
   components::common::redis::Address address_;
   std::string consumer_id_;
@@ -39,6 +42,7 @@ class RedisPubSub : public PubSub {
   int64_t redeliver_interval_ms_ = 60000;
   int64_t max_len_approx_ = 0;
   int64_t queue_depth_ = 100;  // entries read (and held pending) per XREADGROUP
+  int64_t concurrency_ = 1;
   int64_t timeout_ms_ = 5000;
   std::mutex publish_mutex_;
   std::unique_ptr<Connection> publisher_;
