@@ -50,6 +50,7 @@ spec:
 
 let sidecar, client, server;
 const received = [];
+const bulkReceived = [];
 let invoked = null;
 let ticks = 0;
 
@@ -61,6 +62,8 @@ before(async () => {
                           communicationProtocol: CommunicationProtocolEnum.HTTP };
   server = new DaprServer({ serverHost: "127.0.0.1", serverPort: String(appPort), clientOptions });
   await server.pubsub.subscribe("pubsub", "orders", async (data) => { received.push(data); });
+  await server.pubsub.subscribeBulk("pubsub", "bulk-orders", async (data) => { bulkReceived.push(data); },
+                                   { maxMessagesCount: 10, maxAwaitDurationMs: 200 });
   await server.invoker.listen("hello", async ({ body }) => { invoked = body; return { reply: "hi" }; },
                               { method: HttpMethod.POST });
   await server.binding.receive("tick", async () => { ticks++; });
@@ -132,6 +135,16 @@ test("pub/sub: publish and receive", async () => {
   const deadline = Date.now() + 10000;
   while (!received.some((d) => d?.id === 42) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   assert.ok(received.some((d) => d?.id === 42), `received: ${JSON.stringify(received)}`);
+});
+
+test("pub/sub: bulk publish, and DaprServer's subscribeBulk receives every entry", async () => {
+  const orders = [1, 2, 3, 4, 5].map((n) => ({ n }));
+  const res = await client.pubsub.publishBulk("pubsub", "bulk-orders", orders);
+  assert.equal(res.failedMessages.length, 0, JSON.stringify(res));
+  const deadline = Date.now() + 10000;
+  const got = () => bulkReceived.map((d) => d?.n).filter((n) => n !== undefined).sort();
+  while (got().length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(got(), [1, 2, 3, 4, 5], `received: ${JSON.stringify(bulkReceived)}`);
 });
 
 test("bindings: localstorage create and get", async () => {
