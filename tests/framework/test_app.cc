@@ -40,11 +40,18 @@ std::string makeTempDir(const std::string& prefix) {
 
 void writeFile(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
+namespace {
+constexpr int kThreads = 8;  // connections served at once
+}  // namespace
+
 TestApp::TestApp() {
   http::ServerOptions opts;
   opts.addresses = {"127.0.0.1"};
   std::vector<boost::asio::io_context*> iocs;
-  for (auto& ioc : iocs_) iocs.push_back(&ioc);
+  for (int i = 0; i < kThreads; ++i) {
+    iocs_.push_back(std::make_unique<boost::asio::io_context>(1));
+    iocs.push_back(iocs_.back().get());
+  }
   server_ = std::make_unique<http::Server>(
       iocs, opts, [this](http::Request&& req, http::Responder respond) {
         Received r;
@@ -63,16 +70,20 @@ TestApp::TestApp() {
       });
   (void)server_->start();
   for (auto& ioc : iocs_) {
-    threads_.emplace_back([&ioc] {
-      auto guard = boost::asio::make_work_guard(ioc);
-      ioc.run();
+    threads_.emplace_back([ctx = ioc.get()] {
+      auto guard = boost::asio::make_work_guard(*ctx);
+      ctx->run();
     });
   }
 }
 
 TestApp::~TestApp() {
-  for (auto& ioc : iocs_) ioc.stop();
+  for (auto& ioc : iocs_) ioc->stop();
   for (auto& t : threads_) t.join();
+  server_.reset();
+  // The acceptor's context (the first) goes first: its pending accept holds a socket of the next
+  // context, which must still exist when that operation is abandoned.
+  for (auto& ioc : iocs_) ioc.reset();
 }
 
 void TestApp::setBehaviour(Behaviour b) {

@@ -3,7 +3,6 @@
 // An in-process HTTP app for integration tests, on the project's own Beast server, plus a
 // launcher for the real outriggerd binary.
 
-#include <array>
 #include <boost/asio/io_context.hpp>
 #include <functional>
 #include <map>
@@ -41,7 +40,7 @@ class TestApp {
  private:
   // Several connections are served at once, as a real app would (one thread per context, each
   // connection on one of them), so that a test sees whether the sidecar overlaps its calls.
-  std::array<boost::asio::io_context, 8> iocs_;
+  std::vector<std::unique_ptr<boost::asio::io_context>> iocs_;
   std::unique_ptr<http::Server> server_;
   std::vector<std::thread> threads_;
   std::mutex mutex_;
