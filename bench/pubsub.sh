@@ -29,6 +29,8 @@
 #      delivery. Baseline: bench_pubsub_direct, the same events through the broker's C client
 #      (hiredis XADD/XREADGROUP/XACK; librabbitmq publish/consume/ack). In-memory has no
 #      direct equivalent (the broker is the sidecar's own queue).
+#      Redis twice through the sidecar: one message at a time (the default, which keeps the
+#      stream's order) and with the component's `concurrency: 10` (Dapr's default; its own topic).
 #  (c) max throughput: BENCH_MAX_EVENTS events as fast as 16 publishing connections (sidecar)
 #      or one synchronous producer (direct) go; delivered/s = events / (last delivery - first
 #      send); median round.
@@ -170,15 +172,16 @@ component() {
   } >"$dir/pubsub.yaml"
 }
 
+# subscription DIR [TOPIC]: writes DIR/subscription.yaml (TOPIC, default bench, to /deliver).
 subscription() {
-  cat >"$1/subscription.yaml" <<'EOF'
+  cat >"$1/subscription.yaml" <<EOF
 apiVersion: dapr.io/v2alpha1
 kind: Subscription
 metadata:
   name: bench
 spec:
   pubsubname: pubsub
-  topic: bench
+  topic: ${2:-bench}
   routes:
     default: /deliver
 EOF
@@ -315,6 +318,7 @@ declare -A PUB_PID=([mem]=$PUB_MEM_PID)
 declare -A SUB_PORT=([mem]=$SUB_MEM_PORT)
 declare -A SINK_OF=([mem]=$SINK_MEM)
 declare -A NOTE
+declare -A TOPIC_OF  # the topic a subscriber sidecar's events go to, when not "bench"
 
 # --- redis sidecars ---------------------------------------------------------------------------
 redis_meta=(redisHost "127.0.0.1:$REDIS_PORT")
@@ -334,6 +338,19 @@ if up pub-redis "$P" "$SIDECAR_PID"; then
     SUB_PORT[redis]=$P
   else
     NOTE[redis]=$(why_not sub-redis)
+  fi
+  # The same, with up to 10 messages at the app at once (Dapr's default), on a topic of its own.
+  start_sink sink-redisc
+  SINK_OF[redisc]=$SINK_PORT
+  component "$WORK/res-sub-redisc" pubsub.redis "${redis_meta[@]}" concurrency 10
+  subscription "$WORK/res-sub-redisc" benchc
+  P=$(free_port)
+  start_sidecar sub-redisc "$P" "$WORK/res-sub-redisc" --app-port "${SINK_OF[redisc]}"
+  if up sub-redisc "$P" "$SIDECAR_PID"; then
+    SUB_PORT[redisc]=$P
+    TOPIC_OF[redisc]=benchc
+  else
+    NOTE[redisc]=$(why_not sub-redisc)
   fi
 else
   NOTE[redis]=$(why_not pub-redis)
@@ -412,7 +429,7 @@ direct_ok() {
   esac
 }
 for r in $(seq 1 "$ROUNDS"); do
-  for t in mem redis rabbit dredis drabbit; do
+  for t in mem redis redisc rabbit dredis drabbit; do
     case $t in
       d*)
         direct_ok "$t" || continue
@@ -426,7 +443,7 @@ for r in $(seq 1 "$ROUNDS"); do
       *)
         [ -n "${SUB_PORT[$t]:-}" ] || continue
         log "round $r/$ROUNDS: publish -> delivery at $RATE/s: sidecar $t"
-        read -r sent ok failed _ < <("$PUB" "${SUB_PORT[$t]}" /v1.0/publish/pubsub/bench "$RATE" \
+        read -r sent ok failed _ < <("$PUB" "${SUB_PORT[$t]}" "/v1.0/publish/pubsub/${TOPIC_OF[$t]:-bench}" "$RATE" \
           "$COUNT" "$CONNS" $((DUR + 5)) "$EVENT_BYTES" || echo 0 0 0 0)
         [ "$failed" -gt 0 ] && log "WARNING: $t: $failed publishes failed"
         read -r got _ < <(drain "${SINK_OF[$t]}" "$ok" "$WORK/deliv-$t.lat" || echo 0 0)
@@ -437,14 +454,14 @@ for r in $(seq 1 "$ROUNDS"); do
   done
 done
 declare -A DELIV
-for t in mem redis rabbit dredis drabbit; do
+for t in mem redis redisc rabbit dredis drabbit; do
   [ -f "$WORK/deliv-$t.lat" ] && DELIV[$t]=$(pct_ms "$WORK/deliv-$t.lat" 0.000001)
 done
 
 # --- (c) max throughput -----------------------------------------------------------------------
 declare -A TPUT_ROUNDS ACCEPT_ROUNDS
 for r in $(seq 1 "$ROUNDS"); do
-  for t in mem redis rabbit dredis drabbit; do
+  for t in mem redis redisc rabbit dredis drabbit; do
     case $t in
       d*)
         direct_ok "$t" || continue
@@ -458,7 +475,7 @@ for r in $(seq 1 "$ROUNDS"); do
       *)
         [ -n "${SUB_PORT[$t]:-}" ] || continue
         log "round $r/$ROUNDS: max throughput: sidecar $t"
-        read -r sent ok failed elapsed _ < <("$PUB" "${SUB_PORT[$t]}" /v1.0/publish/pubsub/bench \
+        read -r sent ok failed elapsed _ < <("$PUB" "${SUB_PORT[$t]}" "/v1.0/publish/pubsub/${TOPIC_OF[$t]:-bench}" \
           0 "$MAX_EVENTS" "$CONNS" 15 "$EVENT_BYTES" || echo 0 0 0 1)
         [ "$failed" -gt 0 ] && log "WARNING: $t: $failed publishes failed"
         ACCEPT_ROUNDS[$t]+=" $(awk -v n="$ok" -v s="$elapsed" 'BEGIN { printf "%.0f", n / s }')"
@@ -470,7 +487,7 @@ for r in $(seq 1 "$ROUNDS"); do
   done
 done
 declare -A TPUT ACCEPT
-for t in mem redis rabbit dredis drabbit; do
+for t in mem redis redisc rabbit dredis drabbit; do
   [ -n "${TPUT_ROUNDS[$t]:-}" ] && TPUT[$t]=$(echo "${TPUT_ROUNDS[$t]}" | median)
   [ -n "${ACCEPT_ROUNDS[$t]:-}" ] && ACCEPT[$t]=$(echo "${ACCEPT_ROUNDS[$t]}" | median)
 done
@@ -515,6 +532,7 @@ label() {
     baseline) echo "baseline (bench sink, 204)" ;;
     mem) echo "sidecar, in-memory" ;;
     redis) echo "sidecar, redis" ;;
+    redisc) echo "sidecar, redis, concurrency 10" ;;
     rabbit) echo "sidecar, rabbitmq" ;;
     dredis) echo "redis direct (hiredis)" ;;
     drabbit) echo "rabbitmq direct (librabbitmq)" ;;
@@ -550,7 +568,7 @@ echo
 echo "(b) Publish -> delivery at $RATE events/s for ${DUR}s per round (16 publishing connections;"
 echo "    direct: one producer and one consumer connection); latency = delivery - send"
 printf "    %-34s %8s %8s %8s %12s\n" target "p50 ms" "p90 ms" "p99 ms" "delivered"
-for t in mem redis dredis rabbit drabbit; do
+for t in mem redis redisc dredis rabbit drabbit; do
   if [ -n "${DELIV[$t]:-}" ]; then
     v=${DELIV[$t]}
     printf "    %-34s %8s %8s %8s %12s\n" "$(label $t)" "$(field "$v" 1)" "$(field "$v" 2)" \
@@ -563,14 +581,14 @@ echo "    in-memory has no direct equivalent: the broker is a queue inside the s
 echo
 echo "(c) Max throughput: $MAX_EVENTS events per round, median round"
 printf "    %-34s %14s %14s\n" target "delivered/s" "published/s"
-for t in mem redis dredis rabbit drabbit; do
+for t in mem redis redisc dredis rabbit drabbit; do
   if [ -n "${TPUT[$t]:-}" ]; then
     printf "    %-34s %14s %14s\n" "$(label $t)" "${TPUT[$t]}" "${ACCEPT[$t]:--}"
   else
     na "$t"
   fi
 done
-echo "    sidecar / direct delivered/s: redis $(pct "${TPUT[redis]:-}" "${TPUT[dredis]:-0}"), rabbitmq $(pct "${TPUT[rabbit]:-}" "${TPUT[drabbit]:-0}")"
+echo "    sidecar / direct delivered/s: redis $(pct "${TPUT[redis]:-}" "${TPUT[dredis]:-0}"), redis concurrency 10 $(pct "${TPUT[redisc]:-}" "${TPUT[dredis]:-0}"), rabbitmq $(pct "${TPUT[rabbit]:-}" "${TPUT[drabbit]:-0}")"
 echo
 echo "(d) Bulk publish: hey -z ${BULK_DUR}s -c $BULK_CONNS -q $BULK_Q, $BULK_ENTRIES entries per request (= $((BULK_CONNS * BULK_Q * BULK_ENTRIES)) events/s offered)"
 printf "    %-34s %10s %8s %14s %14s\n" "publisher-only sidecar" "events/s" "cores" "batch p50 ms" "batch p99 ms"
