@@ -7,7 +7,6 @@
 #include <atomic>
 #include <map>
 
-#include "common/json/json.h"
 #include "tests/framework/test_app.h"
 
 namespace outrigger::testing {
@@ -47,14 +46,8 @@ spec:
       for (int i = 0; i < 1000 && !release; ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    json::Document env;
-    env.Parse(req.body().c_str());
-    if (!env.IsObject() || !env.HasMember("entries") || !env["entries"].IsArray())
-      return http::makeResponse(400);
     std::vector<int> numbers;
-    std::string statuses;
-    for (const auto& e : env["entries"].GetArray()) {
-      int n = e["event"]["data"]["n"].GetInt();
+    auto res = answerNumberedBulk(req, [&](int n) {
       bool retried;
       {
         std::lock_guard<std::mutex> lock(mutex);
@@ -63,15 +56,11 @@ spec:
         });
       }
       numbers.push_back(n);
-      std::string status = n == 3 && !retried ? "RETRY" : n == 4 ? "DROP" : "SUCCESS";
-      statuses += std::string(statuses.empty() ? "" : ",") + R"({"entryId":")" +
-                  e["entryId"].GetString() + R"(","status":")" + status + R"("})";
-    }
-    {
-      std::lock_guard<std::mutex> lock(mutex);
-      seen.push_back(numbers);
-    }
-    return http::makeResponse(200, R"({"statuses":[)" + statuses + "]}", "application/json");
+      return n == 3 && !retried ? "RETRY" : n == 4 ? "DROP" : "SUCCESS";
+    });
+    std::lock_guard<std::mutex> lock(mutex);
+    seen.push_back(numbers);
+    return res;
   });
   SidecarProcess sidecar;
   ASSERT_TRUE(sidecar.start(

@@ -315,23 +315,14 @@ void expectBulkEnvelopes(const DurabilityCase& c) {
   TestApp app;
   app.setBehaviour([&](const http::Request& req) {
     if (req.method() != verb::post || req.target() != "/orders") return http::makeResponse(404);
-    json::Document env;
-    env.Parse(req.body().c_str());
-    if (!env.IsObject() || !env.HasMember("entries") || !env["entries"].IsArray())
-      return http::makeResponse(400);
     std::vector<int> numbers;
-    std::string statuses;
-    for (const auto& e : env["entries"].GetArray()) {
-      const json::Value* data = e.HasMember("event") ? json::find(e["event"], "data") : nullptr;
-      const json::Value* n = data && data->IsObject() ? json::find(*data, "n") : nullptr;
-      if (!n || !n->IsInt()) return http::makeResponse(400);
-      numbers.push_back(n->GetInt());
-      statuses += std::string(statuses.empty() ? "" : ",") + R"({"entryId":")" +
-                  e["entryId"].GetString() + R"(","status":"SUCCESS"})";
-    }
+    auto res = answerNumberedBulk(req, [&](int n) {
+      numbers.push_back(n);
+      return "SUCCESS";
+    });
     std::lock_guard<std::mutex> lock(mutex);
-    envelopes.push_back(numbers);
-    return http::makeResponse(200, R"({"statuses":[)" + statuses + "]}", "application/json");
+    if (res.result_int() == 200) envelopes.push_back(numbers);
+    return res;
   });
   SidecarProcess sidecar;
   ASSERT_NO_FATAL_FAILURE(startSubscribed(sidecar, "bulk", app.port(), dir, c.topic));
