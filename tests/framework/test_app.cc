@@ -13,7 +13,6 @@
 #include <sstream>
 
 #include "common/http/client.h"
-#include "common/json/json.h"
 
 namespace outrigger::testing {
 
@@ -232,25 +231,6 @@ http::Response SidecarProcess::request(http::bhttp::verb verb, const std::string
   }
   auto res = client->pool->sendSync("127.0.0.1", static_cast<uint16_t>(http_port_), std::move(req));
   return res.ok() ? std::move(*res) : http::makeResponse(599, res.status().message());
-}
-
-http::Response answerNumberedBulk(const http::Request& req,
-                                  const std::function<std::string(int n)>& status_of) {
-  json::Document env;
-  env.Parse(req.body().c_str());
-  if (!env.IsObject() || !env.HasMember("entries") || !env["entries"].IsArray())
-    return http::makeResponse(400);
-  std::string statuses;
-  for (const auto& e : env["entries"].GetArray()) {
-    const json::Value* id = json::find(e, "entryId");
-    const json::Value* event = json::find(e, "event");
-    const json::Value* data = event ? json::find(*event, "data") : nullptr;
-    const json::Value* n = data && data->IsObject() ? json::find(*data, "n") : nullptr;
-    if (!id || !id->IsString() || !n || !n->IsInt()) return http::makeResponse(400);
-    statuses += std::string(statuses.empty() ? "" : ",") + R"({"entryId":")" + id->GetString() +
-                R"(","status":")" + status_of(n->GetInt()) + R"("})";
-  }
-  return http::makeResponse(200, R"({"statuses":[)" + statuses + "]}", "application/json");
 }
 
 }  // namespace outrigger::testing

@@ -48,12 +48,6 @@ class TestApp {
   Behaviour behaviour_;
 };
 
-// The app's answer to a Dapr bulk envelope whose events carry data.n (an int): status_of(n) gives
-// each entry's status (SUCCESS, RETRY, DROP), called in entry order; 400 when the envelope or an
-// event has another shape.
-http::Response answerNumberedBulk(const http::Request& req,
-                                  const std::function<std::string(int n)>& status_of);
-
 class SidecarProcess {
  public:
   ~SidecarProcess();

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "tests/framework/test_app.h"
+#include "tests/integration/pubsub/numbered_bulk.h"
 
 namespace outrigger::testing {
 namespace {

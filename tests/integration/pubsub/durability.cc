@@ -14,6 +14,7 @@
 
 #include "common/json/json.h"
 #include "tests/framework/test_app.h"
+#include "tests/integration/pubsub/numbered_bulk.h"
 
 namespace outrigger::testing {
 
