@@ -66,8 +66,14 @@ class PubSub {
   // wait, and the caller then runs publish() on the component's workers. Brokers that always
   // wait on the network keep this default.
   virtual std::optional<Status> tryPublish(const PublishRequest& request) { return std::nullopt; }
-  // Starts consuming topic; returns once the subscription is in place.
-  virtual Status subscribe(const SubscribeRequest& request, Handler handler) = 0;
+  // Starts consuming topic, one message at a time; returns once the subscription is in place.
+  // Every broker gives it through bulkSubscribe, as batches of one handed over at once.
+  Status subscribe(const SubscribeRequest& request, Handler handler) {
+    return bulkSubscribe(request, BulkOptions{1, 0},
+                         [handler = std::move(handler)](const std::vector<Message>& batch) {
+                           return std::vector<Status>{handler(batch.at(0))};
+                         });
+  }
   // Starts consuming topic in batches (see BulkOptions), handed over one at a time: the next
   // once the handler returned. Returns once the subscription is in place.
   virtual Status bulkSubscribe(const SubscribeRequest& request, const BulkOptions& options,

@@ -49,13 +49,6 @@ Status InMemoryPubSub::publish(const PublishRequest& request) {
   return okStatus();
 }
 
-Status InMemoryPubSub::subscribe(const SubscribeRequest& request, Handler handler) {
-  return bulkSubscribe(request, BulkOptions{1, 0},
-                       [handler = std::move(handler)](const std::vector<Message>& batch) {
-                         return std::vector<Status>{handler(batch[0])};
-                       });
-}
-
 Status InMemoryPubSub::bulkSubscribe(const SubscribeRequest& request, const BulkOptions& options,
                                      BulkHandler handler) {
   std::lock_guard<std::mutex> lock(mutex_);

@@ -23,7 +23,6 @@ class InMemoryPubSub : public PubSub {
   Status init(const runtime::Properties& properties) override;
   Status publish(const PublishRequest& request) override;
   std::optional<Status> tryPublish(const PublishRequest& request) override;
-  Status subscribe(const SubscribeRequest& request, Handler handler) override;
   // Batches what the subscription's queue holds, up to max_messages.
   Status bulkSubscribe(const SubscribeRequest& request, const BulkOptions& options,
                        BulkHandler handler) override;

@@ -40,20 +40,6 @@ Message toMessage(const std::string& topic, const client::Record& r) {
 
 }  // namespace
 
-Status KafkaPubSub::subscribe(const SubscribeRequest& request, Handler handler) {
-  // Batches of one, each handed over at once; a failure stops at the failed message.
-  return startConsumer(request, client::BatchOptions{1, 0},
-                       [topic = request.topic,
-                        handler = std::move(handler)](const std::vector<client::Record>& batch) {
-                         std::vector<Status> out;
-                         for (const auto& r : batch) {
-                           out.push_back(handler(toMessage(topic, r)));
-                           if (!out.back().ok()) break;
-                         }
-                         return out;
-                       });
-}
-
 Status KafkaPubSub::bulkSubscribe(const SubscribeRequest& request, const BulkOptions& options,
                                   BulkHandler handler) {
   return startConsumer(request, client::BatchOptions{options.max_messages, options.max_await_ms},

@@ -25,7 +25,6 @@ class KafkaPubSub : public PubSub {
   ~KafkaPubSub() override;
   Status init(const runtime::Properties& properties) override;
   Status publish(const PublishRequest& request) override;
-  Status subscribe(const SubscribeRequest& request, Handler handler) override;
   Status bulkSubscribe(const SubscribeRequest& request, const BulkOptions& options,
                        BulkHandler handler) override;
   void close() override;

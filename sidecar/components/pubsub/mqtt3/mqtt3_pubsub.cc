@@ -139,13 +139,6 @@ Status Mqtt3PubSub::publish(const PublishRequest& request) {
   return client_->publish(request.topic, request.data, config_.qos, config_.retain);
 }
 
-Status Mqtt3PubSub::subscribe(const SubscribeRequest& request, Handler handler) {
-  return bulkSubscribe(request, BulkOptions{1, 0},
-                       [handler = std::move(handler)](const std::vector<Message>& batch) {
-                         return std::vector<Status>{handler(batch.at(0))};
-                       });
-}
-
 Status Mqtt3PubSub::bulkSubscribe(const SubscribeRequest& request, const BulkOptions& options,
                                   BulkHandler handler) {
   if (closed_ || !client_) return unavailableError("mqtt3: the component is closed");

@@ -37,7 +37,6 @@ class Mqtt3PubSub : public PubSub {
   ~Mqtt3PubSub() override;
   Status init(const runtime::Properties& properties) override;
   Status publish(const PublishRequest& request) override;
-  Status subscribe(const SubscribeRequest& request, Handler handler) override;
   Status bulkSubscribe(const SubscribeRequest& request, const BulkOptions& options,
                        BulkHandler handler) override;
   void close() override;

@@ -242,17 +242,6 @@ Status RabbitMqPubSub::setUp(Connection& conn, const Subscription& sub) const {
   return conn.check("consuming from '" + sub.queue + "'");
 }
 
-Status RabbitMqPubSub::subscribe(const SubscribeRequest& request, Handler handler) {
-  // A batch of one, handed over at once: the same consumer as bulk subscriptions.
-  return bulkSubscribe(request, BulkOptions{1, 0},
-                       [handler = std::move(handler)](const std::vector<Message>& batch) {
-                         std::vector<Status> out;
-                         out.reserve(batch.size());
-                         for (const auto& m : batch) out.push_back(handler(m));
-                         return out;
-                       });
-}
-
 Status RabbitMqPubSub::bulkSubscribe(const SubscribeRequest& request, const BulkOptions& options,
                                      BulkHandler handler) {
   if (closed_) return unavailableError("rabbitmq: the component is closed");

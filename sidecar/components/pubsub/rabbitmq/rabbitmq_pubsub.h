@@ -44,7 +44,6 @@ class RabbitMqPubSub : public PubSub {
   ~RabbitMqPubSub() override;
   Status init(const runtime::Properties& properties) override;
   Status publish(const PublishRequest& request) override;
-  Status subscribe(const SubscribeRequest& request, Handler handler) override;
   Status bulkSubscribe(const SubscribeRequest& request, const BulkOptions& options,
                        BulkHandler handler) override;
   int concurrency() const override { return config_.concurrency; }

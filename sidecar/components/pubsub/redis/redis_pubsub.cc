@@ -80,13 +80,6 @@ Status RedisPubSub::publish(const PublishRequest& request) {
   return unavailableError("redis: unreachable");
 }
 
-Status RedisPubSub::subscribe(const SubscribeRequest& request, Handler handler) {
-  return bulkSubscribe(request, BulkOptions{1, 0},
-                       [handler = std::move(handler)](const std::vector<Message>& batch) {
-                         return std::vector<Status>{handler(batch.at(0))};
-                       });
-}
-
 Status RedisPubSub::bulkSubscribe(const SubscribeRequest& request, const BulkOptions& options,
                                   BulkHandler handler) {
   if (closed_) return unavailableError("pubsub is closed");

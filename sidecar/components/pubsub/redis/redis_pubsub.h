@@ -24,7 +24,6 @@ class RedisPubSub : public PubSub {
   ~RedisPubSub() override;
   Status init(const runtime::Properties& properties) override;
   Status publish(const PublishRequest& request) override;
-  Status subscribe(const SubscribeRequest& request, Handler handler) override;
   Status bulkSubscribe(const SubscribeRequest& request, const BulkOptions& options,
                        BulkHandler handler) override;
   int concurrency() const override { return static_cast<int>(concurrency_); }
