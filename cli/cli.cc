@@ -43,7 +43,10 @@ void usage(std::ostream& out) {
          "Runs COMMAND beside an outriggerd sidecar, with DAPR_HTTP_PORT set, prefixing both "
          "logs.\n"
          "Without --resources-path, embedded defaults are used (SQLite state store 'statestore',\n"
-         "in-memory pub/sub 'pubsub') from ~/.outrigger/components.\n";
+         "in-memory pub/sub 'pubsub') from ~/.outrigger/components.\n"
+         "The sidecar listens on 127.0.0.1 only; to open it to other hosts pass, for example,\n"
+         "--sidecar-arg=--dapr-listen-addresses=0.0.0.0 (and --metrics-listen-address,\n"
+         "--dapr-internal-grpc-listen-address likewise).\n";
 }
 
 bool portFree(int port) {

@@ -19,6 +19,7 @@
 #include "sidecar/api/http/respond.h"
 #include "sidecar/api/universal/bindings.h"
 #include "sidecar/api/universal/invoke.h"
+#include "sidecar/invoke/internal_auth.h"
 #include "sidecar/api/universal/pubsub.h"
 #include "sidecar/api/universal/secrets.h"
 #include "sidecar/api/universal/state.h"
@@ -39,11 +40,6 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::vector<std::string> listenAddresses(const Options& o) {
-  if (!o.listen_addresses.empty()) return o.listen_addresses;
-  return {"0.0.0.0"};
-}
 
 // Waits for the app to accept TCP connections, as daprd does before reporting it connected:
 // 500 ms dial timeout, 100 ms between attempts, until shutdown.
@@ -98,6 +94,9 @@ int run(int argc, char** argv) {
     LOG_WARN << "kubernetes mode without --control-plane-address: using --resources-path only";
   }
   for (const auto& note : unappliedFlagNotes(o)) LOG_INFO << note;
+  if (std::string note = loopbackDefaultsNote(o); !note.empty()) {
+    LOG_INFO << note;
+  }
 
   // Resources: from the resources path, and in Kubernetes mode streamed from the operator too.
   auto resources = runtime::loadResources(o.resources_paths, o.app_id, ctx.namespace_name);
@@ -228,11 +227,14 @@ int run(int argc, char** argv) {
     if (const char* token = std::getenv("APP_API_TOKEN")) aopts.app_token = token;
     app_channel = std::make_shared<invoke::AppChannel>(pool, aopts);
   }
-  auto resolver = std::make_shared<invoke::NameResolver>(invoke::NameResolver::defaultDirectory());
+  const std::string nr_dir = invoke::NameResolver::defaultDirectory();
+  auto resolver = std::make_shared<invoke::NameResolver>(nr_dir);
+  const invoke::InternalAuth internal_auth = invoke::InternalAuth::forInstallation(o.mode, nr_dir);
 
   api::universal::StateApi state_api(ctx);
   api::universal::SecretsApi secrets_api(ctx, configuration->secret_scopes);
-  api::universal::InvokeApi invoke_api(ctx, pool, app_channel, resolver, *resiliency);
+  api::universal::InvokeApi invoke_api(ctx, pool, app_channel, resolver, *resiliency,
+                                       internal_auth);
   api::universal::PubSubApi pubsub_api(ctx);
   api::universal::BindingsApi bindings_api(ctx);
 
@@ -251,7 +253,7 @@ int run(int argc, char** argv) {
   api::http::ApiServer api(apis, registry);
 
   outrigger::http::ServerOptions sopts;
-  sopts.addresses = listenAddresses(o);
+  sopts.addresses = o.listen_addresses;
   sopts.port = static_cast<uint16_t>(o.dapr_http_port);
   sopts.max_body_bytes = o.max_body_bytes;
   sopts.max_header_bytes = static_cast<uint32_t>(std::max<uint64_t>(o.read_buffer_bytes, 4096) * 4);
@@ -265,7 +267,7 @@ int run(int argc, char** argv) {
   std::unique_ptr<outrigger::http::Server> public_server;
   if (o.dapr_public_port > 0) {
     outrigger::http::ServerOptions p = sopts;
-    p.addresses = {o.public_listen_address.empty() ? "0.0.0.0" : o.public_listen_address};
+    p.addresses = {o.public_listen_address};
     p.port = static_cast<uint16_t>(o.dapr_public_port);
     public_server = std::make_unique<outrigger::http::Server>(ioc, p, api.publicHandler());
     if (Status s = public_server->start(); !s.ok()) {
@@ -277,14 +279,14 @@ int run(int argc, char** argv) {
   // Sidecar-to-sidecar calls arrive here and go to the local app.
   outrigger::http::ServerOptions iopts = sopts;
   iopts.port = static_cast<uint16_t>(o.dapr_internal_grpc_port);
-  // Other pods call in: in Kubernetes mode it listens beyond the API's (loopback) addresses.
-  if (!o.internal_listen_address.empty()) {
-    iopts.addresses = {o.internal_listen_address};
-  } else if (o.mode == "kubernetes") {
-    iopts.addresses = {"0.0.0.0"};
-  }
-  auto internal_handler = [&invoke_api, &o, acl = configuration->access_control](
+  // Other pods call in: in Kubernetes mode it listens on all interfaces (options.h).
+  iopts.addresses = {o.internal_listen_address};
+  // The caller proves it is a sidecar of this installation before anything else is looked at.
+  auto internal_handler = [&invoke_api, &o, &internal_auth, acl = configuration->access_control](
                               outrigger::http::Request&& req, outrigger::http::Responder respond) {
+    if (Status s = internal_auth.admit(req); !s.ok()) {
+      return respond(api::http::errorResponse(s));
+    }
     if (Status s = acl.checkAnonymousCall(o.app_id, req.target(), req.method_string()); !s.ok()) {
       return respond(api::http::errorResponse(s));
     }
@@ -327,6 +329,10 @@ int run(int argc, char** argv) {
   if (!o.app_id.empty()) {
     std::string host = "127.0.0.1";
     if (const char* h = std::getenv("DAPR_HOST_IP")) host = h;
+    if (host != "127.0.0.1" && o.internal_listen_address == "127.0.0.1") {
+      LOG_WARN << "DAPR_HOST_IP is " << host << " but the internal port listens on 127.0.0.1 "
+               << "only: give --dapr-internal-grpc-listen-address for other hosts to call in";
+    }
     if (Status s =
             resolver->registerSelf(o.app_id, {host, internal_server->port()}, http_server.port());
         !s.ok()) {

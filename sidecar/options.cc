@@ -144,6 +144,15 @@ std::vector<std::string> unappliedFlagNotes(const Options& o) {
   return notes;
 }
 
+std::string loopbackDefaultsNote(const Options& o) {
+  if (o.loopback_defaults.empty()) return "";
+  std::string flags;
+  for (const auto& f : o.loopback_defaults) flags += (flags.empty() ? "" : ", ") + f;
+  return "standalone mode: listening on 127.0.0.1 only (daprd listens on all interfaces); to "
+         "accept other hosts, give " +
+         flags + " (for example 0.0.0.0)";
+}
+
 StatusOr<Options> parseOptions(int argc, const char* const* argv) {
   // daprd accepts "-app-id x" as well as "--app-id x".
   // A negative number after a flag is that flag's value, as in Go's flag package (the dapr CLI
@@ -181,13 +190,14 @@ StatusOr<Options> parseOptions(int argc, const char* const* argv) {
       "dapr-grpc-port", po::value(&o.dapr_grpc_port), "gRPC API port")(
       "dapr-internal-grpc-port", po::value(&o.dapr_internal_grpc_port), "sidecar-to-sidecar port")(
       "dapr-internal-grpc-listen-address", po::value(&o.internal_listen_address),
-      "bind address of the internal port")("dapr-public-port", po::value(&o.dapr_public_port),
-                                           "public port for health and metadata")(
+      "bind address of the internal port (standalone default 127.0.0.1)")(
+      "dapr-public-port", po::value(&o.dapr_public_port), "public port for health and metadata")(
       "dapr-public-listen-address", po::value(&o.public_listen_address),
-      "bind address of the public port")(
+      "bind address of the public port (standalone default 127.0.0.1)")(
       "dapr-listen-addresses", po::value<std::vector<std::string>>(&listen)->composing(),
-      "addresses the API listens on (CSV)")("unix-domain-socket", po::value(&o.unix_domain_socket),
-                                            "not supported: a directory for unix sockets")(
+      "addresses the API listens on (CSV; standalone default 127.0.0.1)")(
+      "unix-domain-socket", po::value(&o.unix_domain_socket),
+      "not supported: a directory for unix sockets")(
       "resources-path", po::value<std::vector<std::string>>(&resources)->composing(),
       "directory of resource YAML files (repeatable)")(
       "components-path", po::value<std::vector<std::string>>(&components)->composing(),
@@ -224,8 +234,9 @@ StatusOr<Options> parseOptions(int argc, const char* const* argv) {
       "profile-port", po::value<int>(), "profiling port")("enable-metrics", boolean(),
                                                           "serve Prometheus metrics")(
       "metrics-port", po::value(&o.metrics_port), "metrics port")(
-      "metrics-listen-address", po::value(&o.metrics_listen_address), "metrics bind address")(
-      "log-level", po::value(&o.log_level), "debug, info, warn or error")(
+      "metrics-listen-address", po::value(&o.metrics_listen_address),
+      "metrics bind address (standalone default 127.0.0.1)")("log-level", po::value(&o.log_level),
+                                                             "debug, info, warn or error")(
       "log-as-json", boolean(), "log as JSON")("wait", boolean(), "wait for outbound readiness")(
       "version", "print the version and exit")("build-info", "print build information and exit");
 
@@ -361,6 +372,23 @@ StatusOr<Options> parseOptions(int argc, const char* const* argv) {
       }
     }
   }
+  // Standalone: loopback unless told otherwise; Kubernetes: all interfaces, as daprd. The note
+  // names only the listeners that will be opened.
+  const bool standalone = o.mode == "standalone";
+  const std::string default_address = standalone ? "127.0.0.1" : "0.0.0.0";
+  auto default_to = [&](const char* flag, bool given, bool listens, auto* address) {
+    if (given) return;
+    *address = {default_address};
+    if (standalone && listens) o.loopback_defaults.push_back(std::string("--") + flag);
+  };
+  default_to("dapr-listen-addresses", !o.listen_addresses.empty(), true, &o.listen_addresses);
+  default_to("dapr-internal-grpc-listen-address", !o.internal_listen_address.empty(), true,
+             &o.internal_listen_address);
+  default_to("dapr-public-listen-address", !o.public_listen_address.empty(), o.dapr_public_port > 0,
+             &o.public_listen_address);
+  default_to("metrics-listen-address", vm.count("metrics-listen-address") > 0, o.enable_metrics,
+             &o.metrics_listen_address);
+
   if (o.dapr_internal_grpc_port == 0 && o.mode == "standalone") {
     o.dapr_internal_grpc_port = stableInternalPort(o.app_id);
   }

@@ -31,11 +31,13 @@ struct Options {
   int dapr_http_port = kDefaultHttpPort;
   int dapr_grpc_port = kDefaultGrpcPort;
   int dapr_internal_grpc_port = 0;  // 0: derived from the app id in standalone mode
-  // Empty: all interfaces in Kubernetes mode (other pods call in), the API's addresses otherwise.
+  // Bind addresses. Not given, parseOptions makes them loopback (127.0.0.1) in standalone mode
+  // (unlike daprd: nothing else on the network reaches a sidecar unless told to) and all
+  // interfaces (0.0.0.0) in Kubernetes mode, where other pods, probes and Prometheus call in.
   std::string internal_listen_address;
   int dapr_public_port = 0;
-  std::string public_listen_address;          // empty: all interfaces
-  std::vector<std::string> listen_addresses;  // empty: all interfaces
+  std::string public_listen_address;
+  std::vector<std::string> listen_addresses;
   std::vector<std::string> resources_paths;
   // Standalone: Configuration files; Kubernetes: the name of the Configuration to use.
   std::vector<std::string> config_paths;
@@ -67,7 +69,9 @@ struct Options {
   bool log_as_json = false;
   bool enable_metrics = true;
   int metrics_port = kDefaultMetricsPort;
-  std::string metrics_listen_address = "0.0.0.0";
+  std::string metrics_listen_address;
+  // The --flags whose standalone loopback default applied, for the start-up log.
+  std::vector<std::string> loopback_defaults;
   bool wait = false;
   bool print_version = false;
   bool print_help = false;
@@ -80,6 +84,10 @@ StatusOr<Options> parseOptions(int argc, const char* const* argv);
 
 // One line per flag that is accepted but not (fully) applied, for the start-up log.
 std::vector<std::string> unappliedFlagNotes(const Options& options);
+
+// The start-up line saying which listeners kept to loopback and how to open them up; "" when
+// every address was given.
+std::string loopbackDefaultsNote(const Options& options);
 
 // Kubernetes quantities: "4Mi", "4M", "512Ki", "1024".
 bool parseQuantity(const std::string& text, uint64_t* bytes);

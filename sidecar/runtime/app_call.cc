@@ -3,34 +3,15 @@
 #include <strings.h>
 
 #include <chrono>
-#include <cstring>
 #include <future>
 
 #include "common/logging/log.h"
+#include "sidecar/invoke/target.h"
 #include "sidecar/resiliency/policy.h"
 
 namespace outrigger::sidecar::runtime {
 
 namespace {
-
-// RFC 9110 field names are tokens.
-bool validName(const std::string& name) {
-  if (name.empty()) return false;
-  for (unsigned char c : name) {
-    bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-    if (!alnum && (c == 0 || !std::strchr("!#$%&'*+-.^_`|~", c))) return false;
-  }
-  return true;
-}
-
-// Field values: visible bytes, spaces, tabs and obs-text; CR, LF, NUL and other controls would
-// end the line (or the head) and let an event's bytes write headers of their own.
-bool validValue(const std::string& value) {
-  for (unsigned char c : value) {
-    if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
-  }
-  return true;
-}
 
 // Fields that frame the message or the connection are the sidecar's to set, never an event's.
 bool framing(const std::string& name) {
@@ -41,33 +22,17 @@ bool framing(const std::string& name) {
   return false;
 }
 
-// A key as a log line may show it: control bytes escaped.
-std::string printable(const std::string& s) {
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) {
-    if (c < 0x20 || c == 0x7f) {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 void setMetadataHeaders(const std::string& who, const std::map<std::string, std::string>& metadata,
                         outrigger::http::Request& req) {
   for (const auto& [k, v] : metadata) {
-    const char* why = !validName(k)    ? "not a valid header name"
-                      : !validValue(v) ? "its value is not a valid header value"
-                      : framing(k)     ? "it would frame the request"
-                                       : nullptr;
+    const char* why = !invoke::validHeaderName(k)    ? "not a valid header name"
+                      : !invoke::validHeaderValue(v) ? "its value is not a valid header value"
+                      : framing(k)                   ? "it would frame the request"
+                                                     : nullptr;
     if (why) {
-      LOG_WARN << who << ": metadata '" << printable(k) << "' not sent to the app: " << why;
+      LOG_WARN << who << ": metadata '" << invoke::printable(k) << "' not sent to the app: " << why;
       continue;
     }
     req.set(k, v);

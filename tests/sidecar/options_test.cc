@@ -47,9 +47,53 @@ TEST(OptionsTest, DefaultsAreDaprds) {
   EXPECT_FALSE(o->enable_mtls);
   EXPECT_EQ(o->control_plane_namespace, "default");
   EXPECT_TRUE(o->resources_paths.empty());
-  EXPECT_TRUE(o->listen_addresses.empty());
+  EXPECT_EQ(o->listen_addresses, (std::vector<std::string>{"127.0.0.1"}));  // not daprd's
   EXPECT_FALSE(o->print_help);
   EXPECT_FALSE(o->print_version);
+}
+
+// Unlike daprd, a standalone sidecar is reachable from this host only unless told otherwise
+// (issue 12); Kubernetes mode keeps all interfaces, where other pods and probes call in.
+TEST(OptionsTest, StandaloneListensOnLoopbackUnlessToldOtherwise) {
+  auto o = parse({"--app-id", "a", "--dapr-public-port", "3501"});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_EQ(o->listen_addresses, (std::vector<std::string>{"127.0.0.1"}));
+  EXPECT_EQ(o->internal_listen_address, "127.0.0.1");
+  EXPECT_EQ(o->public_listen_address, "127.0.0.1");
+  EXPECT_EQ(o->metrics_listen_address, "127.0.0.1");
+  std::string note = loopbackDefaultsNote(*o);
+  for (const char* flag : {"--dapr-listen-addresses", "--dapr-internal-grpc-listen-address",
+                           "--dapr-public-listen-address", "--metrics-listen-address"}) {
+    EXPECT_NE(note.find(flag), std::string::npos) << flag << " not in: " << note;
+  }
+
+  // Opened up flag by flag; the note names only what is still loopback by default.
+  o = parse({"--dapr-listen-addresses", "0.0.0.0", "--metrics-listen-address", "0.0.0.0"});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_EQ(o->listen_addresses, (std::vector<std::string>{"0.0.0.0"}));
+  EXPECT_EQ(o->metrics_listen_address, "0.0.0.0");
+  EXPECT_EQ(o->internal_listen_address, "127.0.0.1");
+  note = loopbackDefaultsNote(*o);
+  EXPECT_NE(note.find("--dapr-internal-grpc-listen-address"), std::string::npos) << note;
+  EXPECT_EQ(note.find("--dapr-listen-addresses"), std::string::npos) << note;
+  EXPECT_EQ(note.find("--metrics-listen-address"), std::string::npos) << note;
+  EXPECT_EQ(note.find("--dapr-public-listen-address"), std::string::npos) << note;  // no port
+  o = parse({"--dapr-listen-addresses", "0.0.0.0", "--metrics-listen-address", "0.0.0.0",
+             "--dapr-internal-grpc-listen-address", "10.0.0.7"});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_EQ(loopbackDefaultsNote(*o), "");
+
+  o = parse({"--mode", "kubernetes", "--dapr-public-port", "3501"});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_EQ(o->listen_addresses, (std::vector<std::string>{"0.0.0.0"}));
+  EXPECT_EQ(o->internal_listen_address, "0.0.0.0");
+  EXPECT_EQ(o->public_listen_address, "0.0.0.0");
+  EXPECT_EQ(o->metrics_listen_address, "0.0.0.0");
+  EXPECT_EQ(loopbackDefaultsNote(*o), "");
+  // The injector's addresses are kept.
+  o = parse({"--mode", "kubernetes", "--dapr-listen-addresses", "[::1],127.0.0.1"});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_EQ(o->listen_addresses, (std::vector<std::string>{"[::1]", "127.0.0.1"}));
 }
 
 TEST(OptionsTest, DoubleAndSingleDashFormsAgree) {

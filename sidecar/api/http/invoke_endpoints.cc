@@ -67,8 +67,9 @@ void findTarget(const Request& req, universal::InvokeRequest* r) {
   std::string_view rest = path.substr(i);
   size_t sep = rest.find("/method/");
   if (sep == std::string_view::npos || sep == 0) return;
+  // Path unescaping, as daprd's: a '+' stays a '+'. What it yields is checked before use.
   std::string decoded;
-  if (!outrigger::http::urlDecode(rest.substr(0, sep), &decoded, true) || decoded.empty()) {
+  if (!outrigger::http::urlDecode(rest.substr(0, sep), &decoded, false) || decoded.empty()) {
     decoded = std::string(rest.substr(0, sep));
   }
   r->app_id = std::move(decoded);

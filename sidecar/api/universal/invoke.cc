@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 
+#include "sidecar/invoke/target.h"
 #include "sidecar/resiliency/http_call.h"
 
 namespace outrigger::sidecar::api::universal {
@@ -15,6 +16,13 @@ namespace {
 Status invokeError(const std::string& app_id, const Status& cause) {
   return Status(cause.code(), "failed to invoke, id: " + app_id + ", err: " + cause.message())
       .withErrorCode("ERR_DIRECT_INVOKE", 500);
+}
+
+// A request the client got wrong: nothing is sent.
+Status badRequest(const std::string& app_id, const Status& cause) {
+  return Status(cause.code(),
+                "failed to invoke, id: " + invoke::printable(app_id) + ", err: " + cause.message())
+      .withErrorCode("ERR_DIRECT_INVOKE", 400);
 }
 
 Status noAppChannel() {
@@ -40,37 +48,6 @@ void stripHopHeaders(outrigger::http::Response& res) {
   }
 }
 
-// Splits "http://host[:port][/base]" into its parts; false when it is not a plain-HTTP URL.
-bool parseHttpUrl(const std::string& url, std::string* host, uint16_t* port, std::string* base) {
-  const std::string scheme = "http://";
-  if (url.rfind(scheme, 0) != 0) return false;
-  std::string rest = url.substr(scheme.size());
-  size_t slash = rest.find('/');
-  std::string authority = rest.substr(0, slash);
-  *base = slash == std::string::npos ? "" : rest.substr(slash);
-  while (!base->empty() && base->back() == '/') base->pop_back();
-  *port = 80;
-  if (!authority.empty() && authority.front() == '[') {  // [v6]:port
-    size_t close = authority.find(']');
-    if (close == std::string::npos) return false;
-    *host = authority.substr(1, close - 1);
-    authority = authority.substr(close + 1);
-    if (authority.empty()) return !host->empty();
-    if (authority.front() != ':') return false;
-    authority = authority.substr(1);
-  } else {
-    size_t colon = authority.rfind(':');
-    *host = authority.substr(0, colon);
-    if (colon == std::string::npos) return !host->empty();
-    authority = authority.substr(colon + 1);
-  }
-  char* end = nullptr;
-  long p = std::strtol(authority.c_str(), &end, 10);
-  if (authority.empty() || *end != '\0' || p <= 0 || p > 65535) return false;
-  *port = static_cast<uint16_t>(p);
-  return !host->empty();
-}
-
 // What the caller sidecar tells the callee about where the call came from.
 struct HostInfo {
   std::string address;
@@ -94,12 +71,14 @@ const HostInfo& hostInfo() {
 InvokeApi::InvokeApi(runtime::Context& context, std::shared_ptr<outrigger::http::ClientPool> pool,
                      std::shared_ptr<invoke::AppChannel> app_channel,
                      std::shared_ptr<invoke::NameResolver> resolver,
-                     std::shared_ptr<resiliency::Resiliency> resiliency)
+                     std::shared_ptr<resiliency::Resiliency> resiliency,
+                     invoke::InternalAuth internal_auth)
     : context_(context),
       pool_(std::move(pool)),
       app_channel_(std::move(app_channel)),
       resolver_(std::move(resolver)),
-      resiliency_(std::move(resiliency)) {}
+      resiliency_(std::move(resiliency)),
+      internal_auth_(std::move(internal_auth)) {}
 
 void InvokeApi::invoke(InvokeRequest request, Callback<outrigger::http::Response> done) {
   if (request.app_id.empty()) {
@@ -109,8 +88,17 @@ void InvokeApi::invoke(InvokeRequest request, Callback<outrigger::http::Response
   }
   outrigger::http::Request& req = request.http;
   stripHopHeaders(req);
+  // Only a sidecar states who is calling (as daprd, which sets dapr-caller-app-id itself).
+  invoke::stripCallerClaims(req);
   std::string path = "/" + request.method;
   if (!request.query.empty()) path += "?" + request.query;
+  // The id, the path and every header go into the request sent on: a CR, LF or space there would
+  // let the client write a request of its own.
+  if (!invoke::validRequestTarget(path)) {
+    return done(badRequest(request.app_id,
+                           invalidArgumentError("the method path holds spaces or control bytes")));
+  }
+  if (Status s = invoke::checkHeaders(req); !s.ok()) return done(badRequest(request.app_id, s));
 
   // Sends under the policy targeting the app id, when one does (for another app's sidecar, Dapr's
   // built-in service retries otherwise); the request is kept for retries.
@@ -132,28 +120,48 @@ void InvokeApi::invoke(InvokeRequest request, Callback<outrigger::http::Response
   };
 
   // A non-Dapr endpoint, named by its URL or by an HTTPEndpoint resource: called directly,
-  // without a sidecar in between.
+  // without a sidecar in between. A malformed URL is the client's error when the client gave it,
+  // ours when an HTTPEndpoint did.
   auto call_external = [&](const std::string& url,
-                           const std::vector<std::pair<std::string, std::string>>& headers) {
-    std::string host, base;
-    uint16_t port = 0;
-    if (!parseHttpUrl(url, &host, &port, &base)) {
+                           const std::vector<std::pair<std::string, std::string>>& headers,
+                           bool from_client) {
+    auto parsed = invoke::parseEndpointUrl(url);
+    if (!parsed.ok()) {
+      return done(from_client ? badRequest(request.app_id, parsed.status())
+                              : invokeError(request.app_id, parsed.status()));
+    }
+    if (parsed->scheme != "http") {
       return done(invokeError(
           request.app_id, invalidArgumentError("only plain http:// endpoint URLs are supported")));
     }
-    req.target(base + path);
-    req.set(bhttp::field::host, port == 80 ? host : host + ":" + std::to_string(port));
+    const std::string host = parsed->host;
+    const uint16_t port = parsed->port;
+    std::string authority = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+    req.target(parsed->base + path);
+    req.set(bhttp::field::host, port == 80 ? authority : authority + ":" + std::to_string(port));
     req.set("dapr-caller-app-id", context_.options.app_id);
-    for (const auto& [name, value] : headers) req.set(name, value);
+    for (const auto& [name, value] : headers) {
+      if (!invoke::validHeaderName(name) || !invoke::validHeaderValue(value)) {
+        return done(invokeError(
+            request.app_id, invalidArgumentError("HTTPEndpoint header " + invoke::printable(name) +
+                                                 " is not valid")));
+      }
+      req.set(name, value);
+    }
     send_with_policy(request.app_id,
                      [pool = pool_, host, port](outrigger::http::Request r,
                                                 outrigger::http::ResponseCallback cb) {
                        pool->send(host, port, std::move(r), std::move(cb));
                      });
   };
-  if (request.app_id.find("://") != std::string::npos) return call_external(request.app_id, {});
+  if (request.app_id.find("://") != std::string::npos) {
+    return call_external(request.app_id, {}, /*from_client=*/true);
+  }
   if (runtime::HttpEndpoint endpoint; context_.http_endpoints.get(request.app_id, &endpoint)) {
-    return call_external(endpoint.base_url, endpoint.headers);
+    return call_external(endpoint.base_url, endpoint.headers, /*from_client=*/false);
+  }
+  if (Status s = invoke::checkAppId(request.app_id); !s.ok()) {
+    return done(badRequest(request.app_id, s));
   }
 
   // "app.namespace" addresses an app in a namespace; self-hosted name resolution has one.
@@ -162,15 +170,17 @@ void InvokeApi::invoke(InvokeRequest request, Callback<outrigger::http::Response
   if (dot != std::string::npos) target = target.substr(0, dot);
 
   req.target(path);
-  req.set("dapr-caller-app-id", context_.options.app_id);
   req.set("dapr-callee-app-id", target);
   if (target == context_.options.app_id) {
     if (!app_channel_) return done(noAppChannel());
+    req.set("dapr-caller-app-id", context_.options.app_id);
     return send_with_policy(target, [channel = app_channel_](outrigger::http::Request r,
                                                              outrigger::http::ResponseCallback cb) {
       channel->call(std::move(r), std::move(cb));
     });
   }
+  // The callee's sidecar believes the caller's app id only with this installation's token.
+  internal_auth_.stamp(req, context_.options.app_id);
   const HostInfo& self = hostInfo();
   req.set("X-Forwarded-For", self.address);
   req.set("X-Forwarded-Host", self.name);

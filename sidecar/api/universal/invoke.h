@@ -10,6 +10,7 @@
 #include "common/http/client.h"
 #include "sidecar/api/universal/async.h"
 #include "sidecar/invoke/app_channel.h"
+#include "sidecar/invoke/internal_auth.h"
 #include "sidecar/invoke/name_resolution.h"
 #include "sidecar/resiliency/resiliency.h"
 #include "sidecar/runtime/context.h"
@@ -28,11 +29,13 @@ class InvokeApi {
   InvokeApi(runtime::Context& context, std::shared_ptr<outrigger::http::ClientPool> pool,
             std::shared_ptr<invoke::AppChannel> app_channel,
             std::shared_ptr<invoke::NameResolver> resolver,
-            std::shared_ptr<resiliency::Resiliency> resiliency = nullptr);
+            std::shared_ptr<resiliency::Resiliency> resiliency = nullptr,
+            invoke::InternalAuth internal_auth = {});
 
   // From the app's own API: local or remote target.
   void invoke(InvokeRequest request, Callback<outrigger::http::Response> done);
-  // From another sidecar, arriving on the internal port: always to the local app.
+  // From another sidecar, arriving on the internal port once InternalAuth::admit let it in:
+  // always to the local app.
   void invokeLocal(outrigger::http::Request request, Callback<outrigger::http::Response> done);
 
  private:
@@ -41,6 +44,7 @@ class InvokeApi {
   std::shared_ptr<invoke::AppChannel> app_channel_;
   std::shared_ptr<invoke::NameResolver> resolver_;
   std::shared_ptr<resiliency::Resiliency> resiliency_;  // the `apps` targets; may be null
+  invoke::InternalAuth internal_auth_;                  // stamps calls to other sidecars
 };
 
 }  // namespace outrigger::sidecar::api::universal
