@@ -4,16 +4,19 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/core/detail/base64.hpp>
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <thread>
 #include <tuple>
 
@@ -142,12 +145,14 @@ class RecordingApp {
 // One outriggerd on free ports, sharing the test's name-resolution directory.
 class Sidecar {
  public:
+  // default_listeners: no --dapr-listen-addresses, so that outriggerd's own defaults apply.
   bool start(const std::string& app_id, const std::string& nr_dir,
              std::vector<std::string> extra = {}, std::map<std::string, std::string> env = {},
-             bool wait_for_app = true) {
+             bool wait_for_app = true, bool default_listeners = false) {
     app_id_ = app_id;
     http_port_ = freePort();
     metrics_port_ = freePort();
+    internal_port_ = freePort();
     std::string resources = makeTempDir("outrigger-invoke-res");
     ProcessOptions o;
     o.binary = OUTRIGGERD_PATH;
@@ -158,14 +163,13 @@ class Sidecar {
               "--metrics-port",
               std::to_string(metrics_port_),
               "--dapr-internal-grpc-port",
-              std::to_string(freePort()),
-              "--dapr-listen-addresses",
-              "127.0.0.1",
+              std::to_string(internal_port_),
               "--resources-path",
               resources};
+    if (!default_listeners) o.args.insert(o.args.end(), {"--dapr-listen-addresses", "127.0.0.1"});
     o.args.insert(o.args.end(), extra.begin(), extra.end());
     // Tokens only when the test gives them, whatever the environment running the tests has.
-    for (const char* name : {"DAPR_API_TOKEN", "APP_API_TOKEN"}) {
+    for (const char* name : {"DAPR_API_TOKEN", "APP_API_TOKEN", "OUTRIGGER_INTERNAL_TOKEN"}) {
       if (!env.count(name)) o.unset_env.push_back(name);
     }
     env["OUTRIGGER_NAMERESOLUTION_DIR"] = nr_dir;
@@ -176,12 +180,13 @@ class Sidecar {
   }
   uint16_t port() const { return http_port_; }
   uint16_t metricsPort() const { return metrics_port_; }
+  uint16_t internalPort() const { return internal_port_; }
   Process& process() { return process_; }
   std::string log() const { return process_.output(); }
 
  private:
   std::string app_id_;
-  uint16_t http_port_ = 0, metrics_port_ = 0;
+  uint16_t http_port_ = 0, metrics_port_ = 0, internal_port_ = 0;
   Process process_;
 };
 
@@ -366,9 +371,15 @@ TEST_F(InvokeTest, AppDownIsA500AndRegistrationEndsWithTheSidecar) {
   EXPECT_EQ(down.result_int(), 500u);
   EXPECT_TRUE(hasErrorCode(down, "ERR_DIRECT_INVOKE")) << down.body();
 
-  EXPECT_FALSE(fs::is_empty(nr_));
+  // Its registration goes with it; the installation's internal-port token stays for the others.
+  auto registrations = [&] {
+    int n = 0;
+    for (const auto& e : fs::directory_iterator(nr_)) n += e.path().extension() == ".json";
+    return n;
+  };
+  EXPECT_EQ(registrations(), 1);
   EXPECT_EQ(b.process().stop(SIGTERM), 0) << b.log();
-  EXPECT_TRUE(fs::is_empty(nr_));
+  EXPECT_EQ(registrations(), 0);
 }
 
 TEST_F(InvokeTest, AppMaxConcurrencyLetsAtMostNCallsReachTheApp) {
@@ -566,6 +577,186 @@ spec: {baseUrl: "http://127.0.0.1:)" +
   EXPECT_TRUE(hasErrorCode(open, "ERR_DIRECT_INVOKE")) << open.body();
   EXPECT_NE(open.body().find("circuit breaker is open"), std::string::npos) << open.body();
   EXPECT_EQ(down.seen().size(), 2u);
+}
+
+// issue 12 §3: the internal port took anyone's call, to the app with APP_API_TOKEN attached and
+// the caller's dapr-caller-app-id believed.
+TEST_F(InvokeTest, TheInternalPortAdmitsOnlySidecarsOfTheInstallation) {
+  RecordingApp app;
+  ASSERT_TRUE(app.started());
+  Sidecar b, a;
+  ASSERT_TRUE(b.start("appb", nr_, {"--app-port", std::to_string(app.port())},
+                      {{"APP_API_TOKEN", "app-b"}}))
+      << b.log();
+  ASSERT_TRUE(a.start("appa", nr_)) << a.log();
+
+  // curl -XPOST -H 'dapr-caller-app-id: payments-admin' localhost:$INTERNAL/transfer
+  auto forged = makeRequest(verb::post, "/transfer", "1000000", "text/plain");
+  forged.set("dapr-caller-app-id", "payments-admin");
+  auto denied = httpCall(b.internalPort(), std::move(forged));
+  EXPECT_EQ(denied.result_int(), 401u) << denied.body();
+  EXPECT_TRUE(hasErrorCode(denied, "ERR_DIRECT_INVOKE")) << denied.body();
+  auto guessed = makeRequest(verb::post, "/transfer", "1000000", "text/plain");
+  guessed.set("outrigger-internal-token", std::string(64, '0'));
+  guessed.set("outrigger-caller-app-id", "payments-admin");
+  EXPECT_EQ(httpCall(b.internalPort(), std::move(guessed)).result_int(), 401u);
+  EXPECT_TRUE(app.seen().empty());
+
+  // A sidecar of the installation gets through, and the app hears who called from it alone.
+  auto res = httpCall(a.port(), verb::post, "/v1.0/invoke/appb/method/transfer", "1", "text/plain");
+  EXPECT_EQ(res.result_int(), 200u) << res.body();
+  auto seen = app.seen();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].target, "/transfer");
+  EXPECT_EQ(seen[0].get("dapr-caller-app-id"), "appa");
+  EXPECT_EQ(seen[0].get("dapr-api-token"), "app-b");
+  EXPECT_FALSE(seen[0].has("outrigger-internal-token"));
+  EXPECT_FALSE(seen[0].has("outrigger-caller-app-id"));
+
+  // The token both read: one file beside the name-resolution entries, private to the user.
+  struct stat st {};
+  ASSERT_EQ(::stat((nr_ + "/internal-token").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+// Only a sidecar says who is calling: a client's dapr-caller-app-id (or the internal headers) is
+// replaced by the true caller, through another sidecar and to the own app alike.
+TEST_F(InvokeTest, ACallerAppIdSentByAClientIsReplacedByTheTrueCaller) {
+  RecordingApp app;
+  ASSERT_TRUE(app.started());
+  Sidecar b, a;
+  ASSERT_TRUE(b.start("appb", nr_, {"--app-port", std::to_string(app.port())})) << b.log();
+  ASSERT_TRUE(a.start("appa", nr_)) << a.log();
+  for (Sidecar* via : {&a, &b}) {
+    app.clear();
+    auto req = makeRequest(verb::get, "/v1.0/invoke/appb/method/x");
+    req.set("dapr-caller-app-id", "payments-admin");
+    req.set("outrigger-caller-app-id", "payments-admin");
+    req.set("outrigger-internal-token", "made-up");
+    auto res = httpCall(via->port(), std::move(req));
+    EXPECT_EQ(res.result_int(), 200u) << res.body();
+    auto seen = app.seen();
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_EQ(seen[0].get("dapr-caller-app-id"), via == &a ? "appa" : "appb");
+    EXPECT_FALSE(seen[0].has("outrigger-caller-app-id"));
+    EXPECT_FALSE(seen[0].has("outrigger-internal-token"));
+  }
+}
+
+// Kubernetes mode: without a token all its sidecars share, the port stays open (mTLS is what
+// will authenticate there) but no caller app id is believed; with OUTRIGGER_INTERNAL_TOKEN it is
+// checked as in standalone mode.
+TEST_F(InvokeTest, KubernetesModeBelievesACallerOnlyWithTheSharedToken) {
+  RecordingApp app;
+  ASSERT_TRUE(app.started());
+  const std::vector<std::string> k8s = {"--mode",
+                                        "kubernetes",
+                                        "--dapr-internal-grpc-listen-address",
+                                        "127.0.0.1",
+                                        "--metrics-listen-address",
+                                        "127.0.0.1"};
+  auto with = [](std::vector<std::string> args, std::vector<std::string> more) {
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+  };
+  for (std::string token : {"", "installation-token-0123456789"}) {
+    SCOPED_TRACE(token.empty() ? "no token" : "token");
+    std::map<std::string, std::string> env;
+    if (!token.empty()) env["OUTRIGGER_INTERNAL_TOKEN"] = token;
+    Sidecar b, a;
+    ASSERT_TRUE(b.start("appb", nr_, with(k8s, {"--app-port", std::to_string(app.port())}), env))
+        << b.log();
+    ASSERT_TRUE(a.start("appa", nr_, k8s, env)) << a.log();
+    app.clear();
+    auto forged = makeRequest(verb::post, "/transfer");
+    forged.set("dapr-caller-app-id", "payments-admin");
+    auto direct = httpCall(b.internalPort(), std::move(forged));
+    auto via_a = httpCall(a.port(), verb::get, "/v1.0/invoke/appb/method/x");
+    EXPECT_EQ(via_a.result_int(), 200u) << via_a.body();
+    auto seen = app.seen();
+    if (token.empty()) {
+      EXPECT_EQ(direct.result_int(), 200u) << direct.body();
+      ASSERT_EQ(seen.size(), 2u);
+      for (const auto& s : seen) EXPECT_FALSE(s.has("dapr-caller-app-id")) << s.target;
+      EXPECT_NE(b.log().find("mTLS"), std::string::npos) << b.log();
+    } else {
+      EXPECT_EQ(direct.result_int(), 401u) << direct.body();
+      ASSERT_EQ(seen.size(), 1u);
+      EXPECT_EQ(seen[0].get("dapr-caller-app-id"), "appa");
+    }
+  }
+}
+
+// issue 12 §4: the percent-decoded id was written raw as the request target, so this delivered
+// a second request (DELETE /smuggled) to the server it names.
+TEST_F(InvokeTest, AnIdOrPathThatWouldWriteASecondRequestIsA400AndNothingIsSent) {
+  RecordingApp target;
+  ASSERT_TRUE(target.started());
+  Sidecar a;
+  ASSERT_TRUE(a.start("appa", nr_)) << a.log();
+  const std::string port = std::to_string(target.port());
+  auto expect400 = [&](http::Request req) {
+    std::string what(req.target());
+    auto res = httpCall(a.port(), std::move(req));
+    EXPECT_EQ(res.result_int(), 400u) << what << ": " << res.body();
+    EXPECT_TRUE(hasErrorCode(res, "ERR_DIRECT_INVOKE")) << what << ": " << res.body();
+  };
+  expect400(makeRequest(verb::get, "/v1.0/invoke/http%3A%2F%2F127.0.0.1%3A" + port +
+                                       "%2Fa%20HTTP%2F1.1%0D%0AContent-Length%3A%200%0D%0A%0D%0A"
+                                       "DELETE%20%2Fsmuggled/method/z"));
+  expect400(makeRequest(verb::get, "/v1.0/invoke/app%0D%0AX-Injected%3A%201/method/z"));
+  expect400(makeRequest(verb::get, "/v1.0/invoke/a%20b/method/z"));
+  auto by_header = makeRequest(verb::get, "/z");
+  by_header.set("dapr-app-id", "http://127.0.0.1:" + port + "/a HTTP/1.1");
+  expect400(std::move(by_header));
+  // Basic auth decodes to any bytes: "dapr-app-id:appb\r\n\r\nDELETE /smuggled".
+  auto by_basic = makeRequest(verb::get, "/z");
+  by_basic.set(field::authorization, "Basic ZGFwci1hcHAtaWQ6YXBwYg0KDQpERUxFVEUgL3NtdWdnbGVk");
+  expect400(std::move(by_basic));
+  EXPECT_TRUE(target.seen().empty());
+
+  // The well-formed call gets through, alone: nothing smuggled is queued behind it.
+  auto ok = httpCall(a.port(), verb::get,
+                     "/v1.0/invoke/http%3A%2F%2F127.0.0.1%3A" + port + "%2Fa/method/z");
+  EXPECT_EQ(ok.result_int(), 200u) << ok.body();
+  auto seen = target.seen();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].method, "GET");
+  EXPECT_EQ(seen[0].target, "/a/z");
+}
+
+// The local addresses (hex, as /proc/net/tcp{,6} show them) listening on port.
+std::vector<std::string> listeners(uint16_t port) {
+  std::vector<std::string> out;
+  for (const char* file : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream in(file);
+    std::string line;
+    std::getline(in, line);  // the header
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::string slot, local, remote, state;
+      fields >> slot >> local >> remote >> state;
+      size_t colon = local.rfind(':');
+      if (state != "0A" || colon == std::string::npos) continue;  // 0A: LISTEN
+      if (std::stoul(local.substr(colon + 1), nullptr, 16) == port) {
+        out.push_back(local.substr(0, colon));
+      }
+    }
+  }
+  return out;
+}
+
+// issue 12: a standalone sidecar bound its API, internal and metrics ports to 0.0.0.0.
+TEST_F(InvokeTest, StandaloneListenersDefaultToLoopback) {
+  Sidecar a;
+  ASSERT_TRUE(a.start("appa", nr_, {}, {}, true, /*default_listeners=*/true)) << a.log();
+  for (uint16_t port : {a.port(), a.internalPort(), a.metricsPort()}) {
+    auto addresses = listeners(port);
+    EXPECT_FALSE(addresses.empty()) << port;
+    for (const auto& address : addresses) EXPECT_EQ(address, "0100007F") << port;  // 127.0.0.1
+  }
+  EXPECT_NE(a.log().find("--dapr-listen-addresses"), std::string::npos) << a.log();
+  EXPECT_NE(a.log().find("--metrics-listen-address"), std::string::npos) << a.log();
 }
 
 }  // namespace
