@@ -81,6 +81,28 @@ r = subprocess.run([OUTRIGGER, "run", "--app-id", ID1, "--dapr-http-port", free_
 check("resources path used instead of the defaults", r.returncode != 0 and "ERR_STATE_STORE" in r.stdout, r.stdout + r.stderr)
 check("sidecar stopped after the app", not [p for p in pids_of("outriggerd --app-id " + ID1)], "")
 
+# 1c. The sidecar listens on loopback only unless told otherwise (issue 12; daprd: all interfaces),
+# and says how to open up.
+LISTEN = r'''
+import os
+port = int(os.environ["DAPR_HTTP_PORT"])
+for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+    for line in open(name).readlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
+            print("listening", local.rsplit(":", 1)[0], flush=True)
+'''
+r = subprocess.run([OUTRIGGER, "run", "--app-id", ID1, "--dapr-http-port", free_port(),
+                    "--", sys.executable, "-c", LISTEN], capture_output=True, text=True, env=env, timeout=60)
+listening = [l.split()[-1] for l in r.stdout.splitlines() if "== APP == listening" in l]
+check("API on 127.0.0.1 only by default", listening and set(listening) == {"0100007F"}, r.stdout)
+check("start-up log says how to open up", "--dapr-listen-addresses" in r.stdout, r.stdout)
+r = subprocess.run([OUTRIGGER, "run", "--app-id", ID1, "--dapr-http-port", free_port(),
+                    "--sidecar-arg=--dapr-listen-addresses=0.0.0.0",
+                    "--", sys.executable, "-c", LISTEN], capture_output=True, text=True, env=env, timeout=60)
+listening = [l.split()[-1] for l in r.stdout.splitlines() if "== APP == listening" in l]
+check("API opened up with --dapr-listen-addresses", listening and set(listening) == {"00000000"}, r.stdout)
+
 # 2. SIGTERM stops both.
 p = subprocess.Popen([OUTRIGGER, "run", "--app-id", ID2, "--dapr-http-port", free_port(), "--",
                       sys.executable, "-c", "import time; print('up', flush=True); " + SLEEP2],
