@@ -148,13 +148,17 @@ bool BoundedExecutor::shutdown(Clock::time_point deadline) {
     if (s.shut_down) return s.all_joined;
     s.stopping = true;
     s.work_cv.notify_all();
-    auto exited = [&] { return s.running == 0; };
+    // Called from one of our own workers (its task held the last reference to the executor):
+    // that worker cannot exit while it waits here.
+    size_t self = 0;
+    for (const auto& t : s.workers) self += t.get_id() == std::this_thread::get_id() ? 1 : 0;
+    auto exited = [&] { return s.running == self; };
     if (deadline == Clock::time_point::max()) {
       s.exited_cv.wait(lock, exited);
     } else {
       s.exited_cv.wait_until(lock, deadline, exited);
     }
-    all_joined = s.running == 0;
+    all_joined = s.running == self;
     left.swap(s.queue);  // empty unless the deadline came first
     workers.swap(s.workers);
     timer.swap(s.timer);

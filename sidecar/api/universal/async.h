@@ -22,6 +22,21 @@ using StatusCallback = std::function<void(Status)>;
 // the calls behind them then fail at this deadline instead of queueing on.
 inline constexpr std::chrono::milliseconds kDefaultQueueTimeout{10000};
 
+// Wraps done so that failures reaching it without Dapr's errorCode (the component's own, and
+// runOnComponent's: a full queue, a call no worker took in time) get the route's from map.
+template <typename R>
+std::function<void(R)> mapFailures(std::function<void(R)> done,
+                                   std::function<Status(const Status&)> map) {
+  return [done = std::move(done), map = std::move(map)](R r) {
+    if constexpr (std::is_same_v<R, Status>) {
+      if (!r.ok() && r.errorCode().empty()) r = map(r);
+    } else {
+      if (!r.ok() && r.status().errorCode().empty()) r = R(map(r.status()));
+    }
+    done(std::move(r));
+  };
+}
+
 // Runs fn on the component's executor when it has one (blocking backends), inline otherwise.
 // A full queue answers at once with ResourceExhausted instead of waiting; a call that no worker
 // took within queue_timeout answers DeadlineExceeded then, without running.

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <type_traits>
 
 #include "sidecar/runtime/metadata.h"
 
@@ -52,21 +51,6 @@ StatusOr<std::optional<int64_t>> ttlOf(const Metadata& metadata, const runtime::
     return notSupported(s.spec.name, "TTL (metadata.ttlInSeconds)");
   }
   return ttl;
-}
-
-// Failures that reach done without Dapr's errorCode (the store's own, and the executor's: a full
-// queue, a call no worker took in time) get the route's errorCode from map.
-template <typename R>
-std::function<void(R)> mapFailures(std::function<void(R)> done,
-                                   std::function<Status(const Status&)> map) {
-  return [done = std::move(done), map = std::move(map)](R r) {
-    if constexpr (std::is_same_v<R, Status>) {
-      if (!r.ok() && r.errorCode().empty()) r = map(r);
-    } else {
-      if (!r.ok() && r.status().errorCode().empty()) r = R(map(r.status()));
-    }
-    done(std::move(r));
-  };
 }
 
 std::chrono::milliseconds queueTimeout(const runtime::StateInstance& s) {

@@ -246,5 +246,27 @@ TEST(BoundedExecutorTest, ShutdownByADeadlineLeavesAStuckWorkerAndExpiresTheQueu
   EXPECT_FALSE(queued_ran);
 }
 
+// A component removed (hot reload) while its call runs: the call's task holds the last reference
+// to the executor, which then shuts down on its own worker. That must neither hang nor throw.
+TEST(BoundedExecutorTest, ATaskHoldingTheLastReferenceToItsExecutorLetsItGo) {
+  Done gone;
+  struct Holder {
+    std::shared_ptr<BoundedExecutor> executor;
+    Done* gone = nullptr;
+    ~Holder() {
+      executor.reset();  // the executor's destructor runs here, on its worker
+      if (gone) gone->add();
+    }
+  };
+  auto executor = std::make_shared<BoundedExecutor>("test", 1, 10);
+  auto holder = std::make_shared<Holder>();
+  holder->executor = executor;
+  holder->gone = &gone;
+  ASSERT_TRUE(executor->trySubmit([holder] {}));
+  holder.reset();
+  executor.reset();
+  EXPECT_TRUE(gone.waitFor(1));
+}
+
 }  // namespace
 }  // namespace outrigger
