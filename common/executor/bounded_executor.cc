@@ -16,6 +16,7 @@ struct BoundedExecutor::State {
   std::vector<std::thread> workers;
   std::thread timer;
   size_t running = 0;  // workers not yet exited
+  size_t idle = 0;     // workers waiting for a task
   // What the timer sleeps until; a submission with an earlier deadline wakes it.
   Clock::time_point timer_target = Clock::time_point::max();
   bool stopping = false;
@@ -62,12 +63,15 @@ bool BoundedExecutor::submit(Task task) {
   {
     std::lock_guard<std::mutex> lock(s.mutex);
     if (s.stopping || s.queue.size() >= s.max_queue) return false;
-    if (task.expired) {
-      // The timer starts with the first task that has a deadline.
-      if (!s.timer.joinable()) s.timer = std::thread([st = state_] { expireLoop(st); });
-      wake_timer = task.deadline < s.timer_target;
-    }
+    bool has_deadline = static_cast<bool>(task.expired);
     s.queue.push_back(std::move(task));
+    if (has_deadline) {
+      // The timer starts with the first task that has a deadline. It is woken only for a task
+      // that may wait (more queued than idle workers): one per call would cost a context switch
+      // on the fast path. A task an idle worker is about to take needs no timer.
+      if (!s.timer.joinable()) s.timer = std::thread([st = state_] { expireLoop(st); });
+      wake_timer = s.queue.back().deadline < s.timer_target && s.queue.size() > s.idle;
+    }
     // Threads start on first use so an idle component costs no stacks.
     if (s.workers.size() < s.thread_count) {
       s.workers.emplace_back([st = state_] { work(st); });
@@ -85,7 +89,9 @@ void BoundedExecutor::work(const std::shared_ptr<State>& state) {
     Task task;
     {
       std::unique_lock<std::mutex> lock(s.mutex);
+      s.idle++;
       s.work_cv.wait(lock, [&] { return s.stopping || !s.queue.empty(); });
+      s.idle--;
       if (s.queue.empty()) {
         s.running--;
         s.exited_cv.notify_all();
