@@ -2,11 +2,14 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <future>
 #include <iostream>
 #include <set>
 #include <thread>
@@ -464,11 +467,24 @@ int run(int argc, char** argv) {
   for (auto& t : io_threads) t.join();
 
   ctx.shutting_down = true;
-  reloader.close();
-  if (operator_client) operator_client->stop();
-  if (app_waiter.joinable()) app_waiter.join();
-  if (closer.joinable()) closer.join();
-  processor.closeAll();
+  // Closing is bounded by the graceful window too (plus a second, so that what closes at once
+  // still closes cleanly when draining used the whole window). A call stuck on a hung backend is
+  // then left running, and the process ends with std::_Exit: nothing is destroyed, since that
+  // call still uses its component, its executor and the connection it answers on.
+  auto close_by = std::max(*drain_deadline, std::chrono::steady_clock::now()) + 1s;
+  auto teardown = std::async(std::launch::async, [&] {
+    reloader.close();
+    if (operator_client) operator_client->stop();
+    if (app_waiter.joinable()) app_waiter.join();
+    if (closer.joinable()) closer.join();
+    return processor.closeAll(close_by);
+  });
+  if (teardown.wait_until(close_by + 500ms) != std::future_status::ready || !teardown.get()) {
+    LOG_WARN << "components still busy at the end of the shutdown window (a backend is not "
+                "answering); exiting without waiting for them";
+    std::fflush(nullptr);
+    std::_Exit(0);
+  }
   LOG_INFO << "outriggerd stopped";
   return 0;
 }

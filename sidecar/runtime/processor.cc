@@ -286,23 +286,19 @@ bool Processor::remove(const std::string& name) {
   return false;
 }
 
-void Processor::closeAll() {
-  for (const auto& s : store_.state.all()) {
-    if (s->executor) s->executor->shutdown();
-    s->component->close();
-  }
-  for (const auto& s : store_.secretstores.all()) {
-    if (s->executor) s->executor->shutdown();
-    s->component->close();
-  }
-  for (const auto& s : store_.pubsub.all()) {
-    if (s->executor) s->executor->shutdown();
-    s->component->close();
-  }
-  for (const auto& s : store_.bindings.all()) {
-    if (s->executor) s->executor->shutdown();
-    s->component->close();
-  }
+bool Processor::closeAll(std::chrono::steady_clock::time_point deadline) {
+  bool all_stopped = true;
+  auto close = [&](const auto& instances) {
+    for (const auto& s : instances.all()) {
+      if (s->executor && !s->executor->shutdown(deadline)) all_stopped = false;
+      s->component->close();  // safe beside a call still running: hot reload does the same
+    }
+  };
+  close(store_.state);
+  close(store_.secretstores);
+  close(store_.pubsub);
+  close(store_.bindings);
+  return all_stopped;
 }
 
 }  // namespace outrigger::sidecar::runtime

@@ -3,6 +3,7 @@
 // Turns ComponentSpecs into live instances: resolves secretKeyRef and envRef, validates metadata
 // against the component's declared fields, creates and initialises it within initTimeout.
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -34,7 +35,10 @@ class Processor {
   Status initOne(const ComponentSpec& spec);
   // Closes and removes a component by name; false if none.
   bool remove(const std::string& name);
-  void closeAll();
+  // Stops every component: its executor by deadline (BoundedExecutor::shutdown), then close().
+  // False when a worker stuck in a call was left behind; what it uses must then outlive it.
+  bool closeAll(std::chrono::steady_clock::time_point deadline =
+                    std::chrono::steady_clock::time_point::max());
 
   std::vector<std::string> failed() const { return failed_; }
   void recordFailure(const std::string& name, const std::string& error);

@@ -1,6 +1,7 @@
 #include "sidecar/api/universal/state.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "sidecar/runtime/metadata.h"
 
@@ -44,17 +45,16 @@ StatusOr<state::Consistency> consistencyOf(const std::string& s) {
 }
 
 StatusOr<std::optional<int64_t>> ttlOf(const Metadata& metadata, const runtime::StateInstance& s) {
-  auto it = metadata.find("ttlInSeconds");
-  if (it == metadata.end()) return std::optional<int64_t>();
-  int64_t ttl;
-  if (!runtime::parseInt(it->second, &ttl) || ttl < -1) {
-    return malformed("invalid ttlInSeconds '" + it->second +
-                     "': expected a whole number of seconds");
-  }
-  if (!state::hasFeature(*s.component, state::kFeatureTTL)) {
+  auto ttl = state::parseTtl(metadata);
+  if (!ttl.ok()) return malformed(ttl.status().message());
+  if (*ttl && !state::hasFeature(*s.component, state::kFeatureTTL)) {
     return notSupported(s.spec.name, "TTL (metadata.ttlInSeconds)");
   }
-  return std::optional<int64_t>(ttl);
+  return ttl;
+}
+
+std::chrono::milliseconds queueTimeout(const runtime::StateInstance& s) {
+  return s.component->queueTimeout().value_or(kDefaultQueueTimeout);
 }
 
 }  // namespace
@@ -114,14 +114,12 @@ void StateApi::get(GetStateRequest request, Callback<GetStateResponse> done) {
   if (!consistency.ok()) return done(consistency.status());
   state::GetRequest req{*key, std::move(request.metadata), *consistency};
   auto inst = *s;
+  std::string what = "fail to get " + req.key + " from";
   runOnComponent<StatusOr<GetStateResponse>>(
       inst->executor,
       [inst, req = std::move(req)]() -> StatusOr<GetStateResponse> {
         auto r = inst->component->get(req);
-        if (!r.ok()) {
-          return storeFailure("ERR_STATE_GET", "fail to get " + req.key + " from", inst->spec.name,
-                              r.status());
-        }
+        if (!r.ok()) return r.status();
         GetStateResponse out;
         out.found = r->found;
         out.data = std::move(r->data);
@@ -129,7 +127,12 @@ void StateApi::get(GetStateRequest request, Callback<GetStateResponse> done) {
         out.metadata = std::move(r->metadata);
         return out;
       },
-      std::move(done), inst->outbound);
+      mapFailures<StatusOr<GetStateResponse>>(std::move(done),
+                                              [inst, what](const Status& st) {
+                                                return storeFailure("ERR_STATE_GET", what,
+                                                                    inst->spec.name, st);
+                                              }),
+      inst->outbound, queueTimeout(*inst));
 }
 
 void StateApi::save(SaveStateRequest request, StatusCallback done) {
@@ -164,14 +167,15 @@ void StateApi::save(SaveStateRequest request, StatusCallback done) {
   runOnComponent<Status>(
       inst->executor,
       [inst, reqs = std::move(reqs)]() -> Status {
-        for (const auto& r : reqs) {
-          Status st = inst->component->set(r);
-          if (!st.ok())
-            return storeFailure("ERR_STATE_SAVE", "failed saving state in", inst->spec.name, st);
-        }
+        for (const auto& r : reqs) RETURN_IF_ERROR(inst->component->set(r));
         return okStatus();
       },
-      std::move(done), inst->outbound);
+      mapFailures<Status>(std::move(done),
+                          [inst](const Status& st) {
+                            return storeFailure("ERR_STATE_SAVE", "failed saving state in",
+                                                inst->spec.name, st);
+                          }),
+      inst->outbound, queueTimeout(*inst));
 }
 
 void StateApi::remove(DeleteStateRequest request, StatusCallback done) {
@@ -186,16 +190,14 @@ void StateApi::remove(DeleteStateRequest request, StatusCallback done) {
   if (!consistency.ok()) return done(consistency.status());
   state::DeleteRequest r{*key, std::move(request.etag), std::move(request.metadata), *concurrency,
                          *consistency};
+  std::string what = "failed deleting state with key " + r.key + " in";
   runOnComponent<Status>(
-      inst->executor,
-      [inst, r = std::move(r)]() -> Status {
-        Status st = inst->component->del(r);
-        if (!st.ok())
-          return storeFailure("ERR_STATE_DELETE", "failed deleting state with key " + r.key + " in",
-                              inst->spec.name, st);
-        return okStatus();
-      },
-      std::move(done), inst->outbound);
+      inst->executor, [inst, r = std::move(r)]() -> Status { return inst->component->del(r); },
+      mapFailures<Status>(std::move(done),
+                          [inst, what](const Status& st) {
+                            return storeFailure("ERR_STATE_DELETE", what, inst->spec.name, st);
+                          }),
+      inst->outbound, queueTimeout(*inst));
 }
 
 void StateApi::bulkGet(BulkGetRequest request, Callback<std::vector<BulkGetItem>> done) {
@@ -231,7 +233,12 @@ void StateApi::bulkGet(BulkGetRequest request, Callback<std::vector<BulkGetItem>
         }
         return out;
       },
-      std::move(done), inst->outbound);
+      mapFailures<StatusOr<std::vector<BulkGetItem>>>(
+          std::move(done),
+          [inst](const Status& st) {
+            return storeFailure("ERR_STATE_BULK_GET", "failed bulk get from", inst->spec.name, st);
+          }),
+      inst->outbound, queueTimeout(*inst));
 }
 
 void StateApi::transaction(TransactionRequest request, StatusCallback done) {
@@ -284,14 +291,16 @@ void StateApi::transaction(TransactionRequest request, StatusCallback done) {
   runOnComponent<Status>(
       inst->executor,
       [inst, tx, ops = std::move(ops), metadata = std::move(metadata)]() -> Status {
-        Status st = tx->multi(ops, metadata);
-        if (!st.ok()) {
-          return Status(st.code(), "error while executing state transaction: " + st.message())
-              .withErrorCode("ERR_STATE_TRANSACTION", 500);
-        }
-        return okStatus();
+        return tx->multi(ops, metadata);
       },
-      std::move(done), inst->outbound);
+      // Dapr answers every failed transaction 500, etag conflicts included.
+      mapFailures<Status>(std::move(done),
+                          [](const Status& st) {
+                            return Status(st.code(), "error while executing state transaction: " +
+                                                         st.message())
+                                .withErrorCode("ERR_STATE_TRANSACTION", 500);
+                          }),
+      inst->outbound, queueTimeout(*inst));
 }
 
 void StateApi::query(QueryStateRequest request, Callback<QueryStateResponse> done) {
@@ -310,13 +319,7 @@ void StateApi::query(QueryStateRequest request, Callback<QueryStateResponse> don
       inst->executor,
       [inst, querier, req]() -> StatusOr<QueryStateResponse> {
         auto r = querier->query(*req);
-        if (!r.ok()) {
-          // A query the store cannot run as asked (a bad page token) is the caller's fault.
-          int http = r.status().code() == StatusCode::kInvalidArgument ? 400 : 500;
-          return Status(r.status().code(), "failed query in state store " + inst->spec.name + ": " +
-                                               r.status().message())
-              .withErrorCode("ERR_STATE_QUERY", http);
-        }
+        if (!r.ok()) return r.status();
         QueryStateResponse out;
         out.token = std::move(r->token);
         out.results.reserve(r->results.size());
@@ -329,7 +332,16 @@ void StateApi::query(QueryStateRequest request, Callback<QueryStateResponse> don
         }
         return out;
       },
-      std::move(done), inst->outbound);
+      mapFailures<StatusOr<QueryStateResponse>>(
+          std::move(done),
+          [inst](const Status& st) {
+            // A query the store cannot run as asked (a bad page token) is the caller's fault.
+            int http = st.code() == StatusCode::kInvalidArgument ? 400 : 500;
+            return Status(st.code(),
+                          "failed query in state store " + inst->spec.name + ": " + st.message())
+                .withErrorCode("ERR_STATE_QUERY", http);
+          }),
+      inst->outbound, queueTimeout(*inst));
 }
 
 }  // namespace outrigger::sidecar::api::universal

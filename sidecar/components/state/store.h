@@ -46,7 +46,8 @@ struct SetRequest {
   RequestMetadata metadata;
   Concurrency concurrency = Concurrency::kLastWrite;
   Consistency consistency = Consistency::kEventual;
-  std::optional<int64_t> ttl_seconds;  // parsed from metadata.ttlInSeconds; <= 0 means "no TTL"
+  // parsed from metadata.ttlInSeconds (parseTtl); <= 0 means "no TTL"
+  std::optional<int64_t> ttl_seconds;
 };
 
 struct DeleteRequest {
@@ -71,6 +72,22 @@ struct Operation {
 Status etagMismatch(const std::string& key);
 Status etagInvalid(const std::string& etag);
 
+// The etag format the stores here share: a version number in decimal. etagInvalid when the text
+// is not one (Dapr's ETagInvalid, 400), so a mismatch (409) is only ever a well-formed etag.
+StatusOr<int64_t> parseVersionEtag(const std::string& etag);
+
+// metadata.ttlInSeconds as Dapr bounds it (components-contrib ParseTTL): a whole number from -1
+// (never expires) to kMaxTtlSeconds, 68 years, which no store overflows (seconds to nanoseconds
+// on a steady clock, epoch seconds, PostgreSQL intervals, Redis EXPIRE).
+inline constexpr int64_t kMaxTtlSeconds = 2147483647;
+// nullopt when absent or empty; InvalidArgument when out of range or not a number.
+StatusOr<std::optional<int64_t>> parseTtl(const RequestMetadata& metadata);
+// InvalidArgument unless the TTL is one parseTtl accepts.
+Status checkTtl(const std::optional<int64_t>& ttl_seconds);
+// Every operation's TTL and etag (etags in the version format when version_etags), so that a
+// transaction fails before it writes anything.
+Status checkOperations(const std::vector<Operation>& operations, bool version_etags);
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -82,6 +99,10 @@ class Store {
   // Default: one get per key.
   virtual StatusOr<std::vector<GetResponse>> bulkGet(const std::vector<GetRequest>& requests);
   virtual void close() {}
+  // How long a call may wait for one of the component's workers before it fails (nullopt: the
+  // runtime's default). Stores with a timeout of their own derive it from that, as Dapr's
+  // clients bound their pool waits (go-redis: PoolTimeout = ReadTimeout + 1 s).
+  virtual std::optional<std::chrono::milliseconds> queueTimeout() const { return std::nullopt; }
 };
 
 class TransactionalStore {

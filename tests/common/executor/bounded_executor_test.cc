@@ -1,5 +1,6 @@
 // BoundedExecutor: tasks run on at most `threads` workers, a full queue refuses at once (and the
-// task is not run), and shutdown runs what was queued before joining.
+// task is not run), a task no worker took by its deadline is expired instead of run, and shutdown
+// runs what was queued before joining, or by its deadline leaves a stuck worker behind.
 // Waits below only guard against a hang (a failing test ends instead of blocking the suite);
 // no assertion depends on how long anything takes.
 
@@ -184,6 +185,87 @@ TEST(BoundedExecutorTest, ShutdownRunsWhatIsQueuedThenJoinsAndRefusesMore) {
   EXPECT_FALSE(executor->trySubmit([&] { done.add(); }));
   executor.reset();  // a second shutdown (the destructor) is harmless
   EXPECT_EQ(done.count(), 1 + 5 + accepted);
+}
+
+// A hung backend holds every worker: a call queued behind it must get its answer at its deadline,
+// not when a worker comes free.
+TEST(BoundedExecutorTest, AQueuedTaskWhoseDeadlinePassesIsExpiredNotRun) {
+  BoundedExecutor executor("test", 1, 10);
+  Gate gate;
+  Done expired;
+  std::atomic<bool> ran{false};
+  ASSERT_TRUE(executor.trySubmit([&] { gate.pass(); }));
+  ASSERT_TRUE(gate.waitForWaiting(1));
+  auto deadline = BoundedExecutor::Clock::now() + std::chrono::milliseconds(50);
+  ASSERT_TRUE(executor.trySubmit([&] { ran = true; }, deadline, [&] { expired.add(); }));
+  // The only worker is still blocked at the gate: the expiry cannot have come from it.
+  ASSERT_TRUE(expired.waitFor(1));
+  EXPECT_EQ(executor.queued(), 0u);
+  gate.open();
+  executor.shutdown();
+  EXPECT_FALSE(ran);
+  EXPECT_EQ(expired.count(), 1);
+}
+
+TEST(BoundedExecutorTest, ATaskTakenBeforeItsDeadlineRunsAndIsNeverExpired) {
+  BoundedExecutor executor("test", 2, 10);
+  Done done;
+  std::atomic<int> expired{0};
+  auto deadline = BoundedExecutor::Clock::now() + kHangGuard;
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(executor.trySubmit([&] { done.add(); }, deadline, [&] { expired++; }));
+  }
+  ASSERT_TRUE(done.waitFor(5));
+  executor.shutdown();
+  EXPECT_EQ(done.count(), 5);
+  EXPECT_EQ(expired.load(), 0);
+}
+
+TEST(BoundedExecutorTest, ShutdownByADeadlineLeavesAStuckWorkerAndExpiresTheQueue) {
+  auto executor = std::make_unique<BoundedExecutor>("test", 1, 10);
+  Gate gate;
+  Done done;
+  Done expired;
+  ASSERT_TRUE(executor->trySubmit([&] {
+    gate.pass();
+    done.add();
+  }));
+  ASSERT_TRUE(gate.waitForWaiting(1));
+  std::atomic<bool> queued_ran{false};
+  ASSERT_TRUE(executor->trySubmit([&] { queued_ran = true; },
+                                  BoundedExecutor::Clock::now() + kHangGuard,
+                                  [&] { expired.add(); }));
+  // The worker never leaves the gate before the deadline: shutdown gives up on it.
+  EXPECT_FALSE(executor->shutdown(BoundedExecutor::Clock::now() + std::chrono::milliseconds(50)));
+  EXPECT_EQ(expired.count(), 1) << "a task still queued at the deadline is answered then";
+  EXPECT_FALSE(executor->trySubmit([&] { done.add(); }));
+  // The executor can go while its worker is still busy: the worker keeps what it needs.
+  executor.reset();
+  gate.open();
+  ASSERT_TRUE(done.waitFor(1));
+  EXPECT_FALSE(queued_ran);
+}
+
+// A component removed (hot reload) while its call runs: the call's task holds the last reference
+// to the executor, which then shuts down on its own worker. That must neither hang nor throw.
+TEST(BoundedExecutorTest, ATaskHoldingTheLastReferenceToItsExecutorLetsItGo) {
+  Done gone;
+  struct Holder {
+    std::shared_ptr<BoundedExecutor> executor;
+    Done* gone = nullptr;
+    ~Holder() {
+      executor.reset();  // the executor's destructor runs here, on its worker
+      if (gone) gone->add();
+    }
+  };
+  auto executor = std::make_shared<BoundedExecutor>("test", 1, 10);
+  auto holder = std::make_shared<Holder>();
+  holder->executor = executor;
+  holder->gone = &gone;
+  ASSERT_TRUE(executor->trySubmit([holder] {}));
+  holder.reset();
+  executor.reset();
+  EXPECT_TRUE(gone.waitFor(1));
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <functional>
 #include <future>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -79,7 +80,7 @@ void PrintTo(const StoreCase& c, std::ostream* os) { *os << c.name; }
 
 std::vector<StoreCase> cases() {
   return {
-      {"in_memory", "state.in-memory", [] { return Metadata{}; }, nullptr, false, false},
+      {"in_memory", "state.in-memory", [] { return Metadata{}; }, nullptr, true, false},
       {"sqlite", "state.sqlite",
        [] {
          return Metadata{{"connectionString", tempPath("state.db")}, {"timeout", "5s"}};
@@ -318,12 +319,50 @@ TEST_P(StateConformance, EtagOfADeletedKeyDoesNotMatchItsSuccessor) {
   EXPECT_EQ(fetch("r").data, "2");
 }
 
+// Dapr's ETagInvalid (400), not a mismatch (409), on every store sharing the version format; the
+// in-memory store answered a mismatch.
 TEST_P(StateConformance, MalformedEtagIsInvalidArgument) {
   if (!has(kFeatureETag) || !GetParam().numeric_etag) GTEST_SKIP() << "etags have no format";
   ASSERT_TRUE(put("m", "1").ok());
-  EXPECT_EQ(put("m", "2", std::string("not-an-etag")).code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(remove("m", std::string("not-an-etag")).code(), StatusCode::kInvalidArgument);
+  for (const char* etag : {"not-an-etag", "abc", "12abc", " 1", "", "99999999999999999999"}) {
+    SCOPED_TRACE(std::string("etag '") + etag + "'");
+    EXPECT_EQ(put("m", "2", std::string(etag)).code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(remove("m", std::string(etag)).code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(put("never-written", "2", std::string(etag)).code(), StatusCode::kInvalidArgument);
+  }
   EXPECT_EQ(fetch("m").data, "1");
+  EXPECT_FALSE(fetch("never-written").found);
+}
+
+// Dapr's bounds for ttlInSeconds (-1 to MaxInt32) on every store: larger values overflowed (the
+// in-memory and SQLite stores saved an item that was gone at once; Redis wrote, then failed).
+TEST_P(StateConformance, OutOfRangeTtlIsInvalidArgumentAndWritesNothing) {
+  if (!has(kFeatureTTL)) GTEST_SKIP() << "no TTL feature";
+  for (int64_t ttl : {std::numeric_limits<int64_t>::max(), int64_t{9223372036}, kMaxTtlSeconds + 1,
+                      int64_t{-2}, std::numeric_limits<int64_t>::min()}) {
+    SCOPED_TRACE(ttl);
+    EXPECT_EQ(put("big", "1", std::nullopt, Concurrency::kLastWrite, ttl).code(),
+              StatusCode::kInvalidArgument);
+    EXPECT_FALSE(fetch("big").found);
+  }
+  ASSERT_TRUE(put("max", "1", std::nullopt, Concurrency::kLastWrite, kMaxTtlSeconds).ok());
+  EXPECT_TRUE(fetch("max").found) << "the longest TTL allowed must not expire at once";
+  ASSERT_TRUE(put("forever", "1", std::nullopt, Concurrency::kLastWrite, -1).ok());
+  EXPECT_TRUE(fetch("forever").found);
+}
+
+TEST_P(StateConformance, TransactionWithAnOutOfRangeTtlAppliesNothing) {
+  if (!tx() || !has(kFeatureTTL)) GTEST_SKIP() << "no TTL or no transactions";
+  ASSERT_TRUE(put("x", "old").ok());
+  // The bad operation is not the first, so a store checking as it writes has written already.
+  Status st = tx()->multi({upsert("a", "1"), erase("x"),
+                           upsert("b", "2", std::nullopt, Concurrency::kLastWrite,
+                                  std::numeric_limits<int64_t>::max())},
+                          {});
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.toString();
+  EXPECT_FALSE(fetch("a").found) << "a failed transaction must apply nothing";
+  EXPECT_FALSE(fetch("b").found);
+  EXPECT_EQ(fetch("x").data, "old");
 }
 
 TEST_P(StateConformance, FirstWriteOnAnExistingKeyIsAborted) {
@@ -405,6 +444,10 @@ TEST_P(StateConformance, TransactionWithAMalformedEtagAppliesNothing) {
   if (!tx() || !has(kFeatureETag) || !GetParam().numeric_etag) GTEST_SKIP();
   ASSERT_TRUE(put("x", "old").ok());
   Status st = tx()->multi({upsert("a", "1"), upsert("x", "2", std::string("bogus"))}, {});
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.toString();
+  EXPECT_FALSE(fetch("a").found);
+  EXPECT_EQ(fetch("x").data, "old");
+  st = tx()->multi({upsert("a", "1"), erase("x", std::string("bogus"))}, {});
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.toString();
   EXPECT_FALSE(fetch("a").found);
   EXPECT_EQ(fetch("x").data, "old");

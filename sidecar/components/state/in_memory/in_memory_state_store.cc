@@ -27,21 +27,26 @@ StatusOr<GetResponse> InMemoryStateStore::get(const GetRequest& request) {
   return res;
 }
 
+Status InMemoryStateStore::checkEtag(const std::string& key, const std::optional<std::string>& etag,
+                                     Clock::time_point now) const {
+  if (!etag) return okStatus();
+  ASSIGN_OR_RETURN(int64_t version, parseVersionEtag(*etag));
+  const Item* item = live(key, now);
+  if (!item || static_cast<int64_t>(item->version) != version) return etagMismatch(key);
+  return okStatus();
+}
+
 Status InMemoryStateStore::checkSet(const SetRequest& request, Clock::time_point now) const {
-  const Item* item = live(request.key, now);
-  if (request.etag) {
-    if (!item || std::to_string(item->version) != *request.etag) return etagMismatch(request.key);
-  } else if (request.concurrency == Concurrency::kFirstWrite && item) {
+  RETURN_IF_ERROR(checkTtl(request.ttl_seconds));
+  if (request.etag) return checkEtag(request.key, request.etag, now);
+  if (request.concurrency == Concurrency::kFirstWrite && live(request.key, now)) {
     return etagMismatch(request.key);
   }
   return okStatus();
 }
 
 Status InMemoryStateStore::checkDelete(const DeleteRequest& request, Clock::time_point now) const {
-  if (!request.etag) return okStatus();
-  const Item* item = live(request.key, now);
-  if (!item || std::to_string(item->version) != *request.etag) return etagMismatch(request.key);
-  return okStatus();
+  return checkEtag(request.key, request.etag, now);
 }
 
 void InMemoryStateStore::applySet(const SetRequest& request, Clock::time_point now) {
@@ -72,7 +77,8 @@ Status InMemoryStateStore::del(const DeleteRequest& request) {
 Status InMemoryStateStore::multi(const std::vector<Operation>& operations, const RequestMetadata&) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto now = Clock::now();
-  // Check everything first so the transaction applies all or nothing.
+  // Check everything first so the transaction applies all or nothing: formats, then etags.
+  RETURN_IF_ERROR(checkOperations(operations, true));
   for (const auto& op : operations) {
     RETURN_IF_ERROR(op.kind == Operation::Kind::kUpsert ? checkSet(op.set, now)
                                                         : checkDelete(op.del, now));

@@ -29,6 +29,8 @@ class InMemoryStateStore : public Store, public TransactionalStore, public Query
     uint64_t version = 0;
     std::optional<Clock::time_point> expires;
   };
+  Status checkEtag(const std::string& key, const std::optional<std::string>& etag,
+                   Clock::time_point now) const;
   Status checkSet(const SetRequest& request, Clock::time_point now) const;
   Status checkDelete(const DeleteRequest& request, Clock::time_point now) const;
   void applySet(const SetRequest& request, Clock::time_point now);

@@ -58,9 +58,8 @@ Status checkKey(const std::string& key) {
 }
 
 StatusOr<std::string> etagParam(const std::string& etag) {
-  int64_t v;
-  if (!runtime::parseInt(etag, &v)) return etagInvalid(etag);
-  return std::to_string(v);
+  ASSIGN_OR_RETURN(int64_t version, parseVersionEtag(etag));
+  return std::to_string(version);
 }
 
 std::string ttlParam(const std::optional<int64_t>& ttl) {
@@ -119,9 +118,27 @@ Status PostgresStateStore::init(const runtime::Properties& p) {
 
 StatusOr<PGconn*> PostgresStateStore::connect() {
   // Ours first, then the user's connection string, whose values win (expand_dbname).
+  // A peer that vanished (no RST) fails sends after tcp_user_timeout and idle connections after
+  // the keepalive probes, rather than when the kernel gives up minutes later.
   std::string connect_timeout = std::to_string(std::max<int64_t>(2, (timeout_ms_ + 999) / 1000));
-  const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
-  const char* values[] = {connect_timeout.c_str(), "outrigger", connection_string_.c_str(),
+  std::string tcp_user_timeout = std::to_string(timeout_ms_);
+  const char* keys[] = {"connect_timeout",
+                        "tcp_user_timeout",
+                        "keepalives",
+                        "keepalives_idle",
+                        "keepalives_interval",
+                        "keepalives_count",
+                        "application_name",
+                        "dbname",
+                        nullptr};
+  const char* values[] = {connect_timeout.c_str(),
+                          tcp_user_timeout.c_str(),
+                          "1",
+                          "30",
+                          "10",
+                          "3",
+                          "outrigger",
+                          connection_string_.c_str(),
                           nullptr};
   PGconn* pg = PQconnectdbParams(keys, values, 1);
   if (!pg || PQstatus(pg) != CONNECTION_OK) {
@@ -263,6 +280,10 @@ StatusOr<PostgresStateStore::Result> PostgresStateStore::run(Conn& c, const std:
   return last;
 }
 
+std::optional<std::chrono::milliseconds> PostgresStateStore::queueTimeout() const {
+  return std::chrono::milliseconds(timeout_ms_);
+}
+
 std::vector<std::string> PostgresStateStore::features() const {
   return {kFeatureETag, kFeatureTransactional, kFeatureTTL, kFeatureQuery};
 }
@@ -345,6 +366,7 @@ StatusOr<std::vector<GetResponse>> PostgresStateStore::bulkGet(
 
 Status PostgresStateStore::setOn(Conn& c, const SetRequest& r) {
   RETURN_IF_ERROR(checkKey(r.key));
+  RETURN_IF_ERROR(checkTtl(r.ttl_seconds));
   std::string etag;
   if (r.etag) {
     ASSIGN_OR_RETURN(etag, etagParam(*r.etag));
@@ -413,6 +435,8 @@ Status PostgresStateStore::del(const DeleteRequest& request) {
 }
 
 Status PostgresStateStore::multi(const std::vector<Operation>& operations, const RequestMetadata&) {
+  // The transaction would roll back anyway; checking first spares the server the round trips.
+  RETURN_IF_ERROR(checkOperations(operations, true));
   ASSIGN_OR_RETURN(Conn c, acquire());
   auto begin = run(c, "BEGIN");
   Status st = begin.ok() ? okStatus() : begin.status();

@@ -36,6 +36,8 @@ class PostgresStateStore : public Store, public TransactionalStore, public Query
   // evaluator as the in-memory and SQLite stores, so the answers agree).
   StatusOr<QueryResponse> query(const QueryRequest& request) override;
   void close() override;
+  // timeout: as pgx's calls, which wait for a pooled connection under the same context.
+  std::optional<std::chrono::milliseconds> queueTimeout() const override;
 
  private:
   struct Conn {

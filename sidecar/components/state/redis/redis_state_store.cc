@@ -77,6 +77,9 @@ Status RedisStateStore::init(const runtime::Properties& p) {
       1, std::max(p.getDurationMs("readTimeout", 3000), p.getDurationMs("writeTimeout", 3000)));
   max_retries_ = static_cast<int>(std::clamp<int64_t>(p.getInt("maxRetries", 3), 0, 20));
   default_ttl_ = p.getInt("ttlInSeconds", 0);
+  if (Status st = checkTtl(default_ttl_); !st.ok()) {
+    return invalidArgumentError("metadata field 'ttlInSeconds': " + st.message());
+  }
   max_connections_ = static_cast<size_t>(std::max<int64_t>(1, p.getInt("poolSize", 8)));
   // Check the server answers now, so a wrong address fails start-up with a clear message.
   auto r = command({"PING"});
@@ -174,6 +177,10 @@ StatusOr<RedisStateStore::Reply> RedisStateStore::command(const std::vector<std:
   return replies.front();
 }
 
+std::optional<std::chrono::milliseconds> RedisStateStore::queueTimeout() const {
+  return std::chrono::milliseconds(io_timeout_ms_ + 1000);
+}
+
 std::vector<std::string> RedisStateStore::features() const {
   return {kFeatureETag, kFeatureTransactional, kFeatureTTL};
 }
@@ -186,9 +193,8 @@ Status scriptError(const redisReply* r, const std::string& key, const std::strin
   return internalError("redis: " + msg);
 }
 
-bool numericEtag(const std::optional<std::string>& etag) {
-  int64_t v;
-  return !etag || runtime::parseInt(*etag, &v);
+Status checkEtag(const std::optional<std::string>& etag) {
+  return etag ? parseVersionEtag(*etag).status() : okStatus();
 }
 
 }  // namespace
@@ -229,7 +235,8 @@ StatusOr<std::vector<GetResponse>> RedisStateStore::bulkGet(
 }
 
 Status RedisStateStore::set(const SetRequest& request) {
-  if (!numericEtag(request.etag)) return etagInvalid(*request.etag);
+  RETURN_IF_ERROR(checkTtl(request.ttl_seconds));
+  RETURN_IF_ERROR(checkEtag(request.etag));
   int64_t ttl = request.ttl_seconds ? *request.ttl_seconds : default_ttl_;
   ASSIGN_OR_RETURN(Reply r, command({"EVAL", kSetScript, "1", request.key, request.value,
                                      request.etag.value_or(""),
@@ -241,7 +248,7 @@ Status RedisStateStore::set(const SetRequest& request) {
 }
 
 Status RedisStateStore::del(const DeleteRequest& request) {
-  if (!numericEtag(request.etag)) return etagInvalid(*request.etag);
+  RETURN_IF_ERROR(checkEtag(request.etag));
   ASSIGN_OR_RETURN(Reply r,
                    command({"EVAL", kDelScript, "1", request.key, request.etag.value_or("")}));
   if (r->type == REDIS_REPLY_ERROR)
@@ -250,16 +257,17 @@ Status RedisStateStore::del(const DeleteRequest& request) {
 }
 
 Status RedisStateStore::multi(const std::vector<Operation>& operations, const RequestMetadata&) {
+  // The script cannot undo a write when a later command in it fails (an EXPIRE Redis refuses):
+  // what Redis could refuse is checked here, before anything is sent.
+  RETURN_IF_ERROR(checkOperations(operations, true));
   std::vector<std::string> args = {"EVAL", kMultiScript, "0"};
   for (const auto& op : operations) {
     if (op.kind == Operation::Kind::kUpsert) {
-      if (!numericEtag(op.set.etag)) return etagInvalid(*op.set.etag);
       int64_t ttl = op.set.ttl_seconds ? *op.set.ttl_seconds : default_ttl_;
       args.insert(args.end(), {"upsert", op.set.key, op.set.value, op.set.etag.value_or(""),
                                op.set.concurrency == Concurrency::kFirstWrite ? "1" : "0",
                                std::to_string(std::max<int64_t>(ttl, 0))});
     } else {
-      if (!numericEtag(op.del.etag)) return etagInvalid(*op.del.etag);
       args.insert(args.end(), {"delete", op.del.key, "", op.del.etag.value_or(""), "0", "0"});
     }
   }

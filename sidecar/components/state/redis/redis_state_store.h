@@ -27,6 +27,8 @@ class RedisStateStore : public Store, public TransactionalStore {
   Status del(const DeleteRequest& request) override;
   Status multi(const std::vector<Operation>& operations, const RequestMetadata& metadata) override;
   void close() override;
+  // As go-redis bounds a wait for a pooled connection: PoolTimeout = ReadTimeout + 1 s.
+  std::optional<std::chrono::milliseconds> queueTimeout() const override;
 
  private:
   struct Reply;

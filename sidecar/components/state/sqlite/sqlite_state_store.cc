@@ -1,6 +1,8 @@
 #include "sidecar/components/state/sqlite/sqlite_state_store.h"
 
+#include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <ctime>
 #include <filesystem>
 
@@ -70,7 +72,8 @@ Status SqliteStateStore::init(const runtime::Properties& p) {
     return unavailableError("metadata field 'connectionString': cannot open '" + path +
                             "': " + err);
   }
-  sqlite3_busy_timeout(db_, static_cast<int>(p.getDurationMs("timeout", 20000)));
+  timeout_ms_ = std::clamp<int64_t>(p.getDurationMs("timeout", 20000), 1, INT32_MAX);
+  sqlite3_busy_timeout(db_, static_cast<int>(timeout_ms_));
   RETURN_IF_ERROR(exec("PRAGMA journal_mode=WAL"));
   RETURN_IF_ERROR(exec("PRAGMA synchronous=NORMAL"));
   RETURN_IF_ERROR(
@@ -92,6 +95,10 @@ Status SqliteStateStore::exec(const std::string& sql) {
     return internalError("sqlite: " + message);
   }
   return okStatus();
+}
+
+std::optional<std::chrono::milliseconds> SqliteStateStore::queueTimeout() const {
+  return std::chrono::milliseconds(timeout_ms_);
 }
 
 std::vector<std::string> SqliteStateStore::features() const {
@@ -132,11 +139,14 @@ StatusOr<GetResponse> SqliteStateStore::get(const GetRequest& request) {
 }
 
 Status SqliteStateStore::setLocked(const SetRequest& r) {
-  ASSIGN_OR_RETURN(int64_t version, versionOf(r.key));
+  RETURN_IF_ERROR(checkTtl(r.ttl_seconds));
+  std::optional<int64_t> want;
   if (r.etag) {
-    int64_t want;
-    if (!runtime::parseInt(*r.etag, &want)) return etagInvalid(*r.etag);
-    if (version == 0 || want != version) return etagMismatch(r.key);
+    ASSIGN_OR_RETURN(want, parseVersionEtag(*r.etag));
+  }
+  ASSIGN_OR_RETURN(int64_t version, versionOf(r.key));
+  if (want) {
+    if (version == 0 || *want != version) return etagMismatch(r.key);
   } else if (r.concurrency == Concurrency::kFirstWrite && version != 0) {
     return etagMismatch(r.key);
   }
@@ -165,8 +175,7 @@ Status SqliteStateStore::setLocked(const SetRequest& r) {
 
 Status SqliteStateStore::delLocked(const DeleteRequest& r) {
   if (r.etag) {
-    int64_t want;
-    if (!runtime::parseInt(*r.etag, &want)) return etagInvalid(*r.etag);
+    ASSIGN_OR_RETURN(int64_t want, parseVersionEtag(*r.etag));
     ASSIGN_OR_RETURN(int64_t version, versionOf(r.key));
     if (version == 0 || want != version) return etagMismatch(r.key);
   }
@@ -204,6 +213,7 @@ Status SqliteStateStore::del(const DeleteRequest& request) {
 }
 
 Status SqliteStateStore::multi(const std::vector<Operation>& operations, const RequestMetadata&) {
+  RETURN_IF_ERROR(checkOperations(operations, true));
   std::lock_guard<std::mutex> lock(mutex_);
   RETURN_IF_ERROR(exec("BEGIN IMMEDIATE"));
   for (const auto& op : operations) {

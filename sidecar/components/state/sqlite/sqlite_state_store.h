@@ -28,6 +28,8 @@ class SqliteStateStore : public Store, public TransactionalStore, public Queryab
   // Scans the live rows under the key prefix and evaluates the query on each value.
   StatusOr<QueryResponse> query(const QueryRequest& request) override;
   void close() override;
+  // The busy timeout: a write waits as long for a lock held by another connection.
+  std::optional<std::chrono::milliseconds> queueTimeout() const override;
 
  private:
   Status exec(const std::string& sql);
@@ -42,6 +44,7 @@ class SqliteStateStore : public Store, public TransactionalStore, public Queryab
   std::string table_;
   std::mt19937_64 random_{std::random_device{}()};
   int64_t cleanup_interval_ms_ = 0;
+  int64_t timeout_ms_ = 20000;
   bool closing_ = false;
   std::condition_variable cleaner_cv_;
   std::thread cleaner_;

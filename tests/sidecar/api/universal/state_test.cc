@@ -5,7 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <future>
+#include <limits>
 #include <map>
+#include <mutex>
 
 namespace outrigger::sidecar::api::universal {
 namespace {
@@ -77,6 +82,38 @@ class QueryingStore : public RecordingStore, public state::QueryableStore {
   }
   std::vector<std::string> prefixes;
   Status query_failure;
+};
+
+// A RecordingStore whose calls block until released, as on a backend that stopped answering; it
+// lets a call wait 50 ms for a worker.
+class HangingStore : public RecordingStore {
+ public:
+  HangingStore() : RecordingStore({state::kFeatureETag, state::kFeatureTTL}) {}
+  Status set(const state::SetRequest& r) override {
+    std::unique_lock<std::mutex> lock(mutex_);
+    hung_++;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return released_; });
+    return RecordingStore::set(r);
+  }
+  std::optional<std::chrono::milliseconds> queueTimeout() const override {
+    return std::chrono::milliseconds(50);
+  }
+  bool waitHung(int n) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return cv_.wait_for(lock, std::chrono::seconds(30), [&] { return hung_ >= n; });
+  }
+  void release() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  int hung_ = 0;
+  bool released_ = false;
 };
 
 class StateApiTest : public ::testing::Test {
@@ -325,6 +362,53 @@ TEST_F(StateApiTest, TtlNeedsAStoreWithTtl) {
   expectCode(transaction("tx", {upsert}), "ERR_STATE_STORE_NOT_SUPPORTED", 500);
   EXPECT_TRUE(without->keys.empty());
   EXPECT_TRUE(tx_without_ttl->keys.empty());
+}
+
+// Dapr's bounds (-1 to MaxInt32 seconds): a larger TTL overflowed the stores' arithmetic (the
+// item was gone at once) or failed half-way through a Redis transaction.
+TEST_F(StateApiTest, OutOfRangeTtlsAreMalformedAndReachNoStore) {
+  auto store = addStore("ttl", "appid");
+  for (const char* ttl :
+       {"9223372036854775807", "9223372036", "2147483648", "-2", "99999999999999999999"}) {
+    SCOPED_TRACE(ttl);
+    expectCode(save("ttl", "k", {{"ttlInSeconds", ttl}}), "ERR_MALFORMED_REQUEST", 400);
+    TransactionOp bad = op("upsert", "b");
+    bad.request.metadata["ttlInSeconds"] = ttl;
+    expectCode(transaction("ttl", {op("upsert", "a"), bad}), "ERR_MALFORMED_REQUEST", 400);
+  }
+  EXPECT_TRUE(store->keys.empty());
+  ASSERT_TRUE(save("ttl", "k", {{"ttlInSeconds", "2147483647"}}).ok());
+  EXPECT_EQ(store->last_ttl, std::numeric_limits<int32_t>::max());
+  ASSERT_TRUE(save("ttl", "k", {{"ttlInSeconds", ""}}).ok());  // empty: none, as in Dapr
+  EXPECT_EQ(store->last_ttl, std::nullopt);
+}
+
+// With every worker held by a hung backend, a queued call answers at its deadline with the
+// route's error instead of waiting for a worker.
+TEST_F(StateApiTest, ACallNoWorkerTakesInTimeFailsWithTheRoutesError) {
+  auto store = std::make_shared<HangingStore>();
+  auto inst = std::make_shared<runtime::StateInstance>();
+  inst->spec.name = "hung";
+  inst->component = store;
+  inst->executor = std::make_shared<BoundedExecutor>("hung", 1, 10);
+  context_.compstore.state.put(inst);
+  std::promise<Status> first;
+  api_.save(SaveStateRequest{"hung", {StateItem{"a", "1", {}, {}, {}}}},
+            [&](Status st) { first.set_value(st); });
+  ASSERT_TRUE(store->waitHung(1));
+  std::promise<Status> second;
+  api_.save(SaveStateRequest{"hung", {StateItem{"b", "1", {}, {}, {}}}},
+            [&](Status st) { second.set_value(st); });
+  auto answer = second.get_future();
+  ASSERT_EQ(answer.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  Status st = answer.get();
+  expectCode(st, "ERR_STATE_SAVE", 500);
+  EXPECT_EQ(st.code(), StatusCode::kDeadlineExceeded);
+  EXPECT_NE(st.message().find("did not answer in time"), std::string::npos) << st.message();
+  store->release();
+  EXPECT_TRUE(first.get_future().get().ok());
+  inst->executor->shutdown();
+  EXPECT_EQ(store->keys, (std::vector<std::string>{"myapp||a"}));
 }
 
 TEST_F(StateApiTest, EtagsNeedAStoreWithEtags) {
