@@ -1,73 +1,23 @@
 #include "sidecar/runtime/app_call.h"
 
-#include <strings.h>
-
 #include <chrono>
-#include <cstring>
 #include <future>
 
 #include "common/logging/log.h"
 #include "sidecar/resiliency/policy.h"
+#include "sidecar/runtime/header_fields.h"
 
 namespace outrigger::sidecar::runtime {
-
-namespace {
-
-// RFC 9110 field names are tokens.
-bool validName(const std::string& name) {
-  if (name.empty()) return false;
-  for (unsigned char c : name) {
-    bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-    if (!alnum && (c == 0 || !std::strchr("!#$%&'*+-.^_`|~", c))) return false;
-  }
-  return true;
-}
-
-// Field values: visible bytes, spaces, tabs and obs-text; CR, LF, NUL and other controls would
-// end the line (or the head) and let an event's bytes write headers of their own.
-bool validValue(const std::string& value) {
-  for (unsigned char c : value) {
-    if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
-  }
-  return true;
-}
-
-// Fields that frame the message or the connection are the sidecar's to set, never an event's.
-bool framing(const std::string& name) {
-  for (const char* f : {"content-length", "transfer-encoding", "connection", "host", "upgrade",
-                        "te", "trailer", "keep-alive", "proxy-connection"}) {
-    if (strcasecmp(name.c_str(), f) == 0) return true;
-  }
-  return false;
-}
-
-// A key as a log line may show it: control bytes escaped.
-std::string printable(const std::string& s) {
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) {
-    if (c < 0x20 || c == 0x7f) {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
-
-}  // namespace
 
 void setMetadataHeaders(const std::string& who, const std::map<std::string, std::string>& metadata,
                         outrigger::http::Request& req) {
   for (const auto& [k, v] : metadata) {
-    const char* why = !validName(k)    ? "not a valid header name"
-                      : !validValue(v) ? "its value is not a valid header value"
-                      : framing(k)     ? "it would frame the request"
-                                       : nullptr;
+    const char* why = !isHeaderFieldName(k)    ? "not a valid header name"
+                      : !isHeaderFieldValue(v) ? "its value is not a valid header value"
+                      : isFramingHeader(k)     ? "it would frame the request"
+                                               : nullptr;
     if (why) {
-      LOG_WARN << who << ": metadata '" << printable(k) << "' not sent to the app: " << why;
+      LOG_WARN << who << ": metadata '" << printableBytes(k) << "' not sent to the app: " << why;
       continue;
     }
     req.set(k, v);

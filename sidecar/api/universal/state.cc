@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "sidecar/api/universal/validate.h"
 #include "sidecar/runtime/metadata.h"
 
 namespace outrigger::sidecar::api::universal {
@@ -43,6 +44,10 @@ StatusOr<state::Consistency> consistencyOf(const std::string& s) {
   return malformed("invalid consistency '" + s + "': expected strong or eventual");
 }
 
+Status checkMetadata(const Metadata& metadata) {
+  return checkMetadataNoNul(metadata, "ERR_MALFORMED_REQUEST");
+}
+
 StatusOr<std::optional<int64_t>> ttlOf(const Metadata& metadata, const runtime::StateInstance& s) {
   auto it = metadata.find("ttlInSeconds");
   if (it == metadata.end()) return std::optional<int64_t>();
@@ -61,6 +66,7 @@ StatusOr<std::optional<int64_t>> ttlOf(const Metadata& metadata, const runtime::
 
 StatusOr<std::shared_ptr<const runtime::StateInstance>> StateApi::store(
     const std::string& name) const {
+  RETURN_IF_ERROR(checkNoNul("state store name", name, "ERR_MALFORMED_REQUEST"));
   if (context_.compstore.state.size() == 0) {
     return failedPreconditionError("state store is not configured")
         .withErrorCode("ERR_STATE_STORE_NOT_CONFIGURED", 500);
@@ -94,6 +100,8 @@ std::string StateApi::keyPrefix(const runtime::StateInstance& s) const {
 StatusOr<std::string> StateApi::storeKey(const runtime::StateInstance& s,
                                          const std::string& key) const {
   if (key.empty()) return malformed("state key must not be empty");
+  // Stores keep keys in C strings or text columns: a NUL would cut "a\0x" and "a\0y" to "a".
+  RETURN_IF_ERROR(checkNoNul("state key", key, "ERR_MALFORMED_REQUEST"));
   if (key.find("||") != std::string::npos) {
     return malformed("input key/keyPrefix '" + key + "' can't contain '||'");
   }
@@ -112,6 +120,7 @@ void StateApi::get(GetStateRequest request, Callback<GetStateResponse> done) {
   if (!key.ok()) return done(key.status());
   auto consistency = consistencyOf(request.consistency);
   if (!consistency.ok()) return done(consistency.status());
+  if (Status st = checkMetadata(request.metadata); !st.ok()) return done(st);
   state::GetRequest req{*key, std::move(request.metadata), *consistency};
   auto inst = *s;
   runOnComponent<StatusOr<GetStateResponse>>(
@@ -145,6 +154,7 @@ void StateApi::save(SaveStateRequest request, StatusCallback done) {
     if (!concurrency.ok()) return done(concurrency.status());
     auto consistency = consistencyOf(item.options.consistency);
     if (!consistency.ok()) return done(consistency.status());
+    if (Status st = checkMetadata(item.metadata); !st.ok()) return done(st);
     auto ttl = ttlOf(item.metadata, *inst);
     if (!ttl.ok()) return done(ttl.status());
     if (item.etag && !state::hasFeature(*inst->component, state::kFeatureETag)) {
@@ -184,6 +194,7 @@ void StateApi::remove(DeleteStateRequest request, StatusCallback done) {
   if (!concurrency.ok()) return done(concurrency.status());
   auto consistency = consistencyOf(request.options.consistency);
   if (!consistency.ok()) return done(consistency.status());
+  if (Status st = checkMetadata(request.metadata); !st.ok()) return done(st);
   state::DeleteRequest r{*key, std::move(request.etag), std::move(request.metadata), *concurrency,
                          *consistency};
   runOnComponent<Status>(
@@ -202,6 +213,7 @@ void StateApi::bulkGet(BulkGetRequest request, Callback<std::vector<BulkGetItem>
   auto s = store(request.store);
   if (!s.ok()) return done(s.status());
   auto inst = *s;
+  if (Status st = checkMetadata(request.metadata); !st.ok()) return done(st);
   std::vector<state::GetRequest> reqs;
   for (const auto& k : request.keys) {
     auto key = storeKey(*inst, k);
@@ -249,10 +261,12 @@ void StateApi::transaction(TransactionRequest request, StatusCallback done) {
                                      std::to_string(tx->maxOperations()))
                     .withErrorCode("ERR_STATE_STORE_TOO_MANY_TRANSACTIONS", 400));
   }
+  if (Status st = checkMetadata(request.metadata); !st.ok()) return done(st);
   std::vector<state::Operation> ops;
   for (auto& op : request.operations) {
     auto key = storeKey(*inst, op.request.key);
     if (!key.ok()) return done(key.status());
+    if (Status st = checkMetadata(op.request.metadata); !st.ok()) return done(st);
     auto concurrency = concurrencyOf(op.request.options.concurrency);
     if (!concurrency.ok()) return done(concurrency.status());
     auto consistency = consistencyOf(op.request.options.consistency);
@@ -302,6 +316,7 @@ void StateApi::query(QueryStateRequest request, Callback<QueryStateResponse> don
   if (!querier || !state::hasFeature(*inst->component, state::kFeatureQuery)) {
     return done(notSupported(inst->spec.name, "the query API"));
   }
+  if (Status st = checkMetadata(request.metadata); !st.ok()) return done(st);
   auto req = std::make_shared<state::QueryRequest>();
   req->key_prefix = keyPrefix(*inst);
   req->query = std::move(request.query);
