@@ -218,13 +218,6 @@ StatusOr<PostgresStateStore::Result> PostgresStateStore::run(Conn& c, const std:
   if (params.empty() && !binary_result) {
     sent = PQsendQuery(c.pg, sql.c_str());
   } else {
-    // libpq reads text parameters up to their first NUL (lengths count for binary ones only), so
-    // "a\0x" and "a\0y" would both be "a"; text columns cannot hold NUL in any case.
-    for (const auto& p : params) {
-      if (!p.binary && p.value.find('\0') != std::string::npos) {
-        return invalidArgumentError("postgresql: a key or etag must not contain a NUL byte");
-      }
-    }
     std::vector<const char*> values;
     std::vector<int> lengths, formats;
     for (const auto& p : params) {
