@@ -12,6 +12,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/status/status.h"
+
 namespace outrigger::sidecar::runtime {
 
 // RFC 9110 field names are tokens.
@@ -51,6 +53,12 @@ inline bool isFramingHeader(std::string_view name) {
     }
   }
   return false;
+}
+
+// A request field a component would have to write into an HTTP head, and cannot: the caller's
+// error, answered 400 (the API keeps its route's errorCode).
+inline Status headFieldError(std::string message) {
+  return invalidArgumentError(std::move(message)).withErrorCode("", 400);
 }
 
 // Bytes as a log line or an error message may show them: control bytes escaped.

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <csignal>
 #include <filesystem>
 #include <thread>
 
@@ -233,11 +234,17 @@ TEST_F(EdgeInputTest, ExtendedMetadataIsBounded) {
 class EdgeTokenTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    public_port_ = freePort();
     ::setenv("DAPR_API_TOKEN", "edge-token", 1);
-    bool started = sidecar_.start({"--app-id", "edge-token", "--resources-path",
-                                   makeTempDir("outrigger-edge-token"), "--dapr-public-port",
-                                   std::to_string(public_port_)});
+    // start() retries its own ports when one was taken meanwhile; the public port is ours to retry.
+    bool started = false;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      public_port_ = freePort();
+      started = sidecar_.start({"--app-id", "edge-token", "--resources-path",
+                                makeTempDir("outrigger-edge-token"), "--dapr-public-port",
+                                std::to_string(public_port_)});
+      if (started || sidecar_.log().find("Address already in use") == std::string::npos) break;
+      sidecar_.stop(SIGKILL);
+    }
     ::unsetenv("DAPR_API_TOKEN");
     ASSERT_TRUE(started) << sidecar_.log();
   }

@@ -16,28 +16,24 @@ namespace bhttp = boost::beast::http;
 
 namespace {
 
-// The caller's error, answered 400: a request field that cannot be written into the head.
-Status headError(const std::string& message) {
-  return invalidArgumentError(message).withErrorCode("", 400);
-}
-
 // Metadata become the request's headers and `path` its target: each must be writable as such, or
 // a value holding CR LF would end the head and smuggle a second request to the bound server.
 Status checkHeadFields(const Metadata& metadata) {
   for (const auto& [k, v] : metadata) {
     if (k == "path") {
       if (!runtime::isRequestTargetText(v)) {
-        return headError("metadata path '" + runtime::printableBytes(v) +
-                         "' holds spaces or control characters");
+        return runtime::headFieldError("metadata path '" + runtime::printableBytes(v) +
+                                       "' holds spaces or control characters");
       }
       continue;
     }
     if (k.empty() || runtime::isFramingHeader(k)) continue;  // never sent, as Go's client
     if (!runtime::isHeaderFieldName(k)) {
-      return headError("metadata '" + runtime::printableBytes(k) + "' is not a valid header name");
+      return runtime::headFieldError("metadata '" + runtime::printableBytes(k) +
+                                     "' is not a valid header name");
     }
     if (!runtime::isHeaderFieldValue(v)) {
-      return headError("metadata " + k + " holds CR, LF or other control characters");
+      return runtime::headFieldError("metadata " + k + " holds CR, LF or other control characters");
     }
   }
   return okStatus();

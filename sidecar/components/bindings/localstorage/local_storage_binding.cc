@@ -60,9 +60,8 @@ StatusOr<std::string> LocalStorageBinding::pathFor(const std::string& file_name)
   // path: control bytes are the caller's error (400).
   if (std::any_of(file_name.begin(), file_name.end(),
                   [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
-    return invalidArgumentError("metadata fileName '" + runtime::printableBytes(file_name) +
-                                "' holds control characters")
-        .withErrorCode("", 400);
+    return runtime::headFieldError("metadata fileName '" + runtime::printableBytes(file_name) +
+                                   "' holds control characters");
   }
   fs::path p =
       fs::path(file_name).is_absolute() ? fs::path(file_name) : fs::path(root_) / file_name;
