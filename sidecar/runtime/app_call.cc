@@ -1,38 +1,23 @@
 #include "sidecar/runtime/app_call.h"
 
-#include <strings.h>
-
 #include <chrono>
 #include <future>
 
 #include "common/logging/log.h"
-#include "sidecar/invoke/target.h"
 #include "sidecar/resiliency/policy.h"
+#include "sidecar/runtime/header_fields.h"
 
 namespace outrigger::sidecar::runtime {
-
-namespace {
-
-// Fields that frame the message or the connection are the sidecar's to set, never an event's.
-bool framing(const std::string& name) {
-  for (const char* f : {"content-length", "transfer-encoding", "connection", "host", "upgrade",
-                        "te", "trailer", "keep-alive", "proxy-connection"}) {
-    if (strcasecmp(name.c_str(), f) == 0) return true;
-  }
-  return false;
-}
-
-}  // namespace
 
 void setMetadataHeaders(const std::string& who, const std::map<std::string, std::string>& metadata,
                         outrigger::http::Request& req) {
   for (const auto& [k, v] : metadata) {
-    const char* why = !invoke::validHeaderName(k)    ? "not a valid header name"
-                      : !invoke::validHeaderValue(v) ? "its value is not a valid header value"
-                      : framing(k)                   ? "it would frame the request"
-                                                     : nullptr;
+    const char* why = !isHeaderFieldName(k)    ? "not a valid header name"
+                      : !isHeaderFieldValue(v) ? "its value is not a valid header value"
+                      : isFramingHeader(k)     ? "it would frame the request"
+                                               : nullptr;
     if (why) {
-      LOG_WARN << who << ": metadata '" << invoke::printable(k) << "' not sent to the app: " << why;
+      LOG_WARN << who << ": metadata '" << printableBytes(k) << "' not sent to the app: " << why;
       continue;
     }
     req.set(k, v);

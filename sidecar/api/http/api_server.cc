@@ -86,16 +86,6 @@ void ApiServer::handle(Request&& req, Responder respond, bool public_only) {
   std::string path = outrigger::http::cleanPath(raw_path);
   bhttp::verb method = req.method();
 
-  const bool health =
-      method == bhttp::verb::get && (path == "/v1.0/healthz" || path == "/v1.0/healthz/outbound");
-  if (!public_only && !api_token_.empty() && !health) {
-    auto it = req.find("dapr-api-token");
-    if (it == req.end() || it->value() != api_token_) {
-      return respond(outrigger::http::makeResponse(401, "invalid api token", "text/plain"));
-    }
-    req.erase("dapr-api-token");
-  }
-
   outrigger::http::RouteParams params;
   bool bad_escape = false;
   const outrigger::http::Route* route = router_.match(method, path, &params, &bad_escape);
@@ -103,6 +93,23 @@ void ApiServer::handle(Request&& req, Responder respond, bool public_only) {
   if (!route && !bad_escape && path.size() > 1 && path.back() == '/') {
     path.pop_back();
     route = router_.match(method, path, &params, &bad_escape);
+  }
+  // Exempt by the route matched, so the exemption follows path cleaning and the trailing slash
+  // exactly as routing does, and covers nothing else.
+  const bool health =
+      route && method == bhttp::verb::get &&
+      (route->pattern == "/v1.0/healthz" || route->pattern == "/v1.0/healthz/outbound");
+  // The public port answers health checks and metadata without a token, as daprd's does, but a
+  // write into the sidecar's memory (PUT /v1.0/metadata/{key}) needs it there too.
+  const bool needs_token =
+      !api_token_.empty() &&
+      (public_only ? route && route->pattern == "/v1.0/metadata/{key}" : !health);
+  if (needs_token) {
+    auto it = req.find("dapr-api-token");
+    if (it == req.end() || it->value() != api_token_) {
+      return respond(outrigger::http::makeResponse(401, "invalid api token", "text/plain"));
+    }
+    req.erase("dapr-api-token");
   }
   if (bad_escape) {
     return respond(

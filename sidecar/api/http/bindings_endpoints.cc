@@ -16,9 +16,14 @@ Status malformed(const std::string& message) {
   return invalidArgumentError(message).withErrorCode("ERR_MALFORMED_REQUEST", 400);
 }
 
-Response makeDataResponse(const b::InvokeResponse& res) {
-  return outrigger::http::makeResponse(
-      200, res.data, res.content_type.empty() ? "application/json" : res.content_type);
+std::string text(const json::Value& v) { return std::string(v.GetString(), v.GetStringLength()); }
+
+Response makeDataResponse(const std::string& name, const b::InvokeResponse& res) {
+  Response out = outrigger::http::makeResponse(200, res.data, "application/json");
+  if (!res.content_type.empty()) {
+    setHeaderIfValid(out, bhttp::field::content_type, res.content_type, "output binding " + name);
+  }
+  return out;
 }
 
 void onInvoke(Apis& apis, Request&& req, RouteParams&& params, Responder respond) {
@@ -32,7 +37,7 @@ void onInvoke(Apis& apis, Request&& req, RouteParams&& params, Responder respond
   const json::Value* op = json::find(*doc, "operation");
   if (op && !op->IsNull() && !op->IsString())
     return respond(errorResponse(malformed("operation must be a string")));
-  r.operation = op && op->IsString() ? op->GetString() : "";
+  r.operation = op && op->IsString() ? text(*op) : "";
   if (const json::Value* data = json::find(*doc, "data"); data && !data->IsNull()) {
     r.data = json::serialize(*data);
   }
@@ -41,21 +46,21 @@ void onInvoke(Apis& apis, Request&& req, RouteParams&& params, Responder respond
       return respond(errorResponse(malformed("metadata must be an object of strings")));
     for (auto it = md->MemberBegin(); it != md->MemberEnd(); ++it) {
       if (!it->value.IsString()) {
-        return respond(errorResponse(
-            malformed(std::string("metadata.") + it->name.GetString() + " must be a string")));
+        return respond(
+            errorResponse(malformed("metadata." + text(it->name) + " must be a string")));
       }
-      r.metadata[it->name.GetString()] = it->value.GetString();
+      r.metadata[text(it->name)] = text(it->value);
     }
   }
   if (auto tp = req.find("traceparent"); tp != req.end())
     r.metadata["traceparent"] = std::string(tp->value());
-  apis.bindings->invoke(
-      std::string(params.get("name")), std::move(r), [respond](StatusOr<b::InvokeResponse> res) {
-        if (!res.ok()) return respond(errorResponse(res.status()));
-        Response out = res->has_data ? makeDataResponse(*res) : emptyResponse(204);
-        for (const auto& [k, v] : res->metadata) out.set("metadata." + k, v);
-        respond(std::move(out));
-      });
+  std::string name(params.get("name"));
+  apis.bindings->invoke(name, std::move(r), [respond, name](StatusOr<b::InvokeResponse> res) {
+    if (!res.ok()) return respond(errorResponse(res.status()));
+    Response out = res->has_data ? makeDataResponse(name, *res) : emptyResponse(204);
+    setMetadataHeaders(out, res->metadata, "output binding " + name);
+    respond(std::move(out));
+  });
 }
 
 }  // namespace

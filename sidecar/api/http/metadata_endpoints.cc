@@ -15,6 +15,12 @@ namespace {
 
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
+// Bounds of the extended metadata (PUT /v1.0/metadata/{key}).
+constexpr size_t kMaxExtendedMetadataKeys = 1000;
+constexpr size_t kMaxExtendedMetadataKeyBytes = 256;
+constexpr size_t kMaxExtendedMetadataValueBytes = 4 * 1024;
+constexpr size_t kMaxExtendedMetadataTotalBytes = 64 * 1024;
+
 void writeString(JsonWriter& w, const std::string& s) { w.String(s.data(), s.size()); }
 
 template <typename Instances>
@@ -167,6 +173,39 @@ std::string renderMetadata(runtime::Context& ctx, const config::Configuration* c
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
+// PUT /v1.0/metadata/{key} keeps what any caller sends in the sidecar's memory, and GET copies
+// all of it into one body: Dapr apps store small labels here, so each key, each value and the sum
+// are bounded. A value replacing an existing one counts only once.
+Response putExtended(runtime::Context& ctx, std::string key, std::string value) {
+  auto tooLarge = [](const std::string& what) {
+    return errorResponse(400, "ERR_BAD_REQUEST", "extended metadata: " + what);
+  };
+  if (key.size() > kMaxExtendedMetadataKeyBytes) {
+    return tooLarge("the key is longer than " + std::to_string(kMaxExtendedMetadataKeyBytes) +
+                    " bytes");
+  }
+  if (value.size() > kMaxExtendedMetadataValueBytes) {
+    return tooLarge("the value of " + key + " is larger than " +
+                    std::to_string(kMaxExtendedMetadataValueBytes) + " bytes");
+  }
+  std::lock_guard<std::mutex> lock(ctx.extended_mutex);
+  auto& extended = ctx.extended_metadata;
+  auto existing = extended.find(key);
+  if (existing == extended.end() && extended.size() >= kMaxExtendedMetadataKeys) {
+    return tooLarge("too many keys (at most " + std::to_string(kMaxExtendedMetadataKeys) + ")");
+  }
+  size_t total = key.size() + value.size();
+  for (const auto& [k, v] : extended) {
+    if (k != key) total += k.size() + v.size();
+  }
+  if (total > kMaxExtendedMetadataTotalBytes) {
+    return tooLarge("keys and values would take more than " +
+                    std::to_string(kMaxExtendedMetadataTotalBytes) + " bytes in all");
+  }
+  extended[std::move(key)] = std::move(value);
+  return emptyResponse(204);
+}
+
 }  // namespace
 
 void addMetadataEndpoints(outrigger::http::Router& router, Apis& apis) {
@@ -177,18 +216,7 @@ void addMetadataEndpoints(outrigger::http::Router& router, Apis& apis) {
              });
   router.add({bhttp::verb::put}, "/v1.0/metadata/{key}",
              [a](Request&& req, RouteParams&& params, Responder respond) {
-               std::string key(params.get("key"));
-               {
-                 std::lock_guard<std::mutex> lock(a->context->extended_mutex);
-                 // Bounded: a caller cannot grow the sidecar's memory without limit.
-                 if (a->context->extended_metadata.size() >= 1000 &&
-                     !a->context->extended_metadata.count(key)) {
-                   return respond(errorResponse(400, "ERR_BAD_REQUEST",
-                                                "too many extended metadata keys (max 1000)"));
-                 }
-                 a->context->extended_metadata[key] = req.body();
-               }
-               respond(emptyResponse(204));
+               respond(putExtended(*a->context, std::string(params.get("key")), req.body()));
              });
 }
 

@@ -89,13 +89,13 @@ void onBulkPublish(Apis& apis, Request&& req, RouteParams&& params, Responder re
     if (!id || !id->IsString() || id->GetStringLength() == 0) {
       return respond(errorResponse(bulkError(where + ": entryId is required")));
     }
-    entry.entry_id = id->GetString();
+    entry.entry_id = std::string(id->GetString(), id->GetStringLength());
     if (!ids.insert(entry.entry_id).second) {
       return respond(
           errorResponse(bulkError(where + ": duplicate entryId '" + entry.entry_id + "'")));
     }
     const json::Value* ct = json::findCaseInsensitive(e, "contentType");
-    entry.content_type = ct && ct->IsString() ? ct->GetString() : "";
+    entry.content_type = ct && ct->IsString() ? json::scalarToString(*ct) : "";
     const json::Value* event = json::findCaseInsensitive(e, "event");
     if (!event) return respond(errorResponse(bulkError(where + ": event is required")));
     if (entry.content_type.empty())
@@ -107,7 +107,7 @@ void onBulkPublish(Apis& apis, Request&& req, RouteParams&& params, Responder re
       if (!md->IsObject())
         return respond(errorResponse(bulkError(where + ": metadata must be an object")));
       for (auto it = md->MemberBegin(); it != md->MemberEnd(); ++it) {
-        entry.metadata[it->name.GetString()] = json::scalarToString(it->value);
+        entry.metadata[json::scalarToString(it->name)] = json::scalarToString(it->value);
       }
     }
     r.entries.push_back(std::move(entry));

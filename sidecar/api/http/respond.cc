@@ -3,6 +3,9 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "common/logging/log.h"
+#include "sidecar/runtime/header_fields.h"
+
 namespace outrigger::sidecar::api::http {
 
 namespace bhttp = outrigger::http::bhttp;
@@ -28,6 +31,30 @@ Response errorResponse(const Status& status) {
 
 Response jsonResponse(unsigned http_status, std::string body) {
   return outrigger::http::makeResponse(http_status, std::move(body), "application/json");
+}
+
+void setMetadataHeaders(Response& out, const std::map<std::string, std::string>& metadata,
+                        std::string_view who) {
+  for (const auto& [k, v] : metadata) {
+    std::string name = "metadata." + k;
+    if (!runtime::isHeaderFieldName(name) || !runtime::isHeaderFieldValue(v)) {
+      LOG_WARN << who << ": response metadata '" << runtime::printableBytes(k)
+               << "' left out: it is not a valid header";
+      continue;
+    }
+    out.set(name, v);
+  }
+}
+
+bool setHeaderIfValid(Response& out, bhttp::field name, std::string_view value,
+                      std::string_view who) {
+  if (!runtime::isHeaderFieldValue(value)) {
+    LOG_WARN << who << ": " << bhttp::to_string(name) << " '" << runtime::printableBytes(value)
+             << "' left out: it is not a valid header value";
+    return false;
+  }
+  out.set(name, value);
+  return true;
 }
 
 Response emptyResponse(unsigned http_status) { return outrigger::http::makeResponse(http_status); }

@@ -25,14 +25,17 @@ StatusOr<json::Document> parseBody(const Request& req) {
   return doc;
 }
 
+// A JSON string's bytes, NULs included: the checks after this one must see what the client sent.
+std::string text(const json::Value& v) { return std::string(v.GetString(), v.GetStringLength()); }
+
 Status readStringMap(const json::Value* v, const std::string& where, universal::Metadata* out) {
   if (!v || v->IsNull()) return okStatus();
   if (!v->IsObject()) return malformed(where + " must be an object of strings");
   for (auto it = v->MemberBegin(); it != v->MemberEnd(); ++it) {
     if (!it->value.IsString()) {
-      return malformed(where + "." + it->name.GetString() + " must be a string");
+      return malformed(where + "." + text(it->name) + " must be a string");
     }
-    (*out)[it->name.GetString()] = it->value.GetString();
+    (*out)[text(it->name)] = text(it->value);
   }
   return okStatus();
 }
@@ -51,7 +54,7 @@ Status readStateItem(const json::Value& obj, const std::string& where, universal
   if (!obj.IsObject()) return malformed(where + " must be an object");
   const json::Value* key = json::find(obj, "key");
   if (!key || !key->IsString()) return malformed(where + ".key is required and must be a string");
-  item->key = key->GetString();
+  item->key = text(*key);
   const json::Value* value = json::find(obj, "value");
   item->value = value ? json::serialize(*value) : "null";
   std::optional<std::string> etag;
@@ -96,8 +99,8 @@ void onGet(Apis& apis, Request&& req, RouteParams&& params, Responder respond) {
     if (!res.ok()) return respond(errorResponse(res.status()));
     if (!res->found) return respond(emptyResponse(204));
     Response out = jsonResponse(200, std::move(res->data));
-    if (!res->etag.empty()) out.set(bhttp::field::etag, res->etag);
-    for (const auto& [k, v] : res->metadata) out.set("metadata." + k, v);
+    if (!res->etag.empty()) setHeaderIfValid(out, bhttp::field::etag, res->etag, "state get");
+    setMetadataHeaders(out, res->metadata, "state get");
     respond(std::move(out));
   });
 }
@@ -210,7 +213,7 @@ void onTransaction(Apis& apis, Request&& req, RouteParams&& params, Responder re
       return respond(
           errorResponse(malformed(where + ".operation is required and must be a string")));
     }
-    t.operation = kind->GetString();
+    t.operation = text(*kind);
     const json::Value* request = json::find(op, "request");
     if (!request) return respond(errorResponse(malformed(where + ".request is required")));
     Status st = readStateItem(*request, where + ".request", &t.request);

@@ -1,5 +1,6 @@
 #include "sidecar/api/universal/pubsub.h"
 
+#include "sidecar/api/universal/validate.h"
 #include "sidecar/pubsub/cloudevent.h"
 #include "sidecar/pubsub/scopes.h"
 
@@ -9,6 +10,8 @@ namespace ps = components::pubsub;
 
 StatusOr<std::shared_ptr<const runtime::PubSubInstance>> PubSubApi::find(
     const std::string& pubsub, const std::string& topic) const {
+  RETURN_IF_ERROR(checkNoNul("pubsub name", pubsub, "ERR_MALFORMED_REQUEST"));
+  RETURN_IF_ERROR(checkNoNul("topic", topic, "ERR_MALFORMED_REQUEST"));
   if (context_.compstore.pubsub.size() == 0) {
     return failedPreconditionError("no pubsub is configured")
         .withErrorCode("ERR_PUBSUB_NOT_CONFIGURED", 400);
@@ -35,6 +38,7 @@ StatusOr<std::shared_ptr<const runtime::PubSubInstance>> PubSubApi::find(
 
 StatusOr<std::string> envelopeFor(const runtime::Context& context, const PublishRequest& r,
                                   std::string* content_type) {
+  RETURN_IF_ERROR(checkMetadataNoNul(r.metadata, "ERR_PUBSUB_REQUEST_METADATA"));
   bool raw = false;
   if (auto it = r.metadata.find("rawPayload"); it != r.metadata.end()) {
     if (!runtime::parseBool(it->second, &raw)) {

@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "common/logging/log.h"
+#include "sidecar/api/universal/validate.h"
 
 namespace outrigger::sidecar::api::universal {
 
@@ -33,6 +34,7 @@ bool SecretsApi::allowed(const std::string& store, const std::string& key) const
 
 StatusOr<std::shared_ptr<const runtime::SecretStoreInstance>> SecretsApi::find(
     const std::string& name) const {
+  RETURN_IF_ERROR(checkNoNul("secret store name", name, "ERR_SECRET_GET"));
   if (context_.compstore.secretstores.size() == 0) {
     return failedPreconditionError("secret store is not configured")
         .withErrorCode("ERR_SECRET_STORES_NOT_CONFIGURED", 500);
@@ -48,6 +50,9 @@ StatusOr<std::shared_ptr<const runtime::SecretStoreInstance>> SecretsApi::find(
 
 void SecretsApi::get(const std::string& store, const std::string& key,
                      std::map<std::string, std::string> metadata, Callback<SecretMap> done) {
+  // Checked before the scopes: a scope must see the very name the store will look up.
+  if (Status st = checkNoNul("secret name", key, "ERR_SECRET_GET"); !st.ok()) return done(st);
+  if (Status st = checkMetadataNoNul(metadata, "ERR_SECRET_GET"); !st.ok()) return done(st);
   auto s = find(store);
   if (!s.ok()) return done(s.status());
   if (!allowed(store, key)) return done(permissionDenied(store, key));
@@ -70,6 +75,7 @@ void SecretsApi::get(const std::string& store, const std::string& key,
 
 void SecretsApi::bulk(const std::string& store, std::map<std::string, std::string> metadata,
                       Callback<BulkSecrets> done) {
+  if (Status st = checkMetadataNoNul(metadata, "ERR_SECRET_GET"); !st.ok()) return done(st);
   auto s = find(store);
   if (!s.ok()) return done(s.status());
   auto inst = *s;

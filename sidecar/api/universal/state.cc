@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "sidecar/api/universal/validate.h"
 #include "sidecar/runtime/metadata.h"
 
 namespace outrigger::sidecar::api::universal {
@@ -44,6 +45,10 @@ StatusOr<state::Consistency> consistencyOf(const std::string& s) {
   return malformed("invalid consistency '" + s + "': expected strong or eventual");
 }
 
+Status checkMetadata(const Metadata& metadata) {
+  return checkMetadataNoNul(metadata, "ERR_MALFORMED_REQUEST");
+}
+
 StatusOr<std::optional<int64_t>> ttlOf(const Metadata& metadata, const runtime::StateInstance& s) {
   auto ttl = state::parseTtl(metadata);
   if (!ttl.ok()) return malformed(ttl.status().message());
@@ -61,6 +66,7 @@ std::chrono::milliseconds queueTimeout(const runtime::StateInstance& s) {
 
 StatusOr<std::shared_ptr<const runtime::StateInstance>> StateApi::store(
     const std::string& name) const {
+  RETURN_IF_ERROR(checkNoNul("state store name", name, "ERR_MALFORMED_REQUEST"));
   if (context_.compstore.state.size() == 0) {
     return failedPreconditionError("state store is not configured")
         .withErrorCode("ERR_STATE_STORE_NOT_CONFIGURED", 500);
@@ -94,6 +100,8 @@ std::string StateApi::keyPrefix(const runtime::StateInstance& s) const {
 StatusOr<std::string> StateApi::storeKey(const runtime::StateInstance& s,
                                          const std::string& key) const {
   if (key.empty()) return malformed("state key must not be empty");
+  // Stores keep keys in C strings or text columns: a NUL would cut "a\0x" and "a\0y" to "a".
+  RETURN_IF_ERROR(checkNoNul("state key", key, "ERR_MALFORMED_REQUEST"));
   if (key.find("||") != std::string::npos) {
     return malformed("input key/keyPrefix '" + key + "' can't contain '||'");
   }
@@ -112,6 +120,7 @@ void StateApi::get(GetStateRequest request, Callback<GetStateResponse> done) {
   if (!key.ok()) return done(key.status());
   auto consistency = consistencyOf(request.consistency);
   if (!consistency.ok()) return done(consistency.status());
+  if (Status st = checkMetadata(request.metadata); !st.ok()) return done(st);
   state::GetRequest req{*key, std::move(request.metadata), *consistency};
   auto inst = *s;
   std::string what = "fail to get " + req.key + " from";
@@ -148,6 +157,7 @@ void StateApi::save(SaveStateRequest request, StatusCallback done) {
     if (!concurrency.ok()) return done(concurrency.status());
     auto consistency = consistencyOf(item.options.consistency);
     if (!consistency.ok()) return done(consistency.status());
+    if (Status st = checkMetadata(item.metadata); !st.ok()) return done(st);
     auto ttl = ttlOf(item.metadata, *inst);
     if (!ttl.ok()) return done(ttl.status());
     if (item.etag && !state::hasFeature(*inst->component, state::kFeatureETag)) {
@@ -188,6 +198,7 @@ void StateApi::remove(DeleteStateRequest request, StatusCallback done) {
   if (!concurrency.ok()) return done(concurrency.status());
   auto consistency = consistencyOf(request.options.consistency);
   if (!consistency.ok()) return done(consistency.status());
+  if (Status st = checkMetadata(request.metadata); !st.ok()) return done(st);
   state::DeleteRequest r{*key, std::move(request.etag), std::move(request.metadata), *concurrency,
                          *consistency};
   std::string what = "failed deleting state with key " + r.key + " in";
@@ -204,6 +215,7 @@ void StateApi::bulkGet(BulkGetRequest request, Callback<std::vector<BulkGetItem>
   auto s = store(request.store);
   if (!s.ok()) return done(s.status());
   auto inst = *s;
+  if (Status st = checkMetadata(request.metadata); !st.ok()) return done(st);
   std::vector<state::GetRequest> reqs;
   for (const auto& k : request.keys) {
     auto key = storeKey(*inst, k);
@@ -256,10 +268,12 @@ void StateApi::transaction(TransactionRequest request, StatusCallback done) {
                                      std::to_string(tx->maxOperations()))
                     .withErrorCode("ERR_STATE_STORE_TOO_MANY_TRANSACTIONS", 400));
   }
+  if (Status st = checkMetadata(request.metadata); !st.ok()) return done(st);
   std::vector<state::Operation> ops;
   for (auto& op : request.operations) {
     auto key = storeKey(*inst, op.request.key);
     if (!key.ok()) return done(key.status());
+    if (Status st = checkMetadata(op.request.metadata); !st.ok()) return done(st);
     auto concurrency = concurrencyOf(op.request.options.concurrency);
     if (!concurrency.ok()) return done(concurrency.status());
     auto consistency = consistencyOf(op.request.options.consistency);
@@ -311,6 +325,7 @@ void StateApi::query(QueryStateRequest request, Callback<QueryStateResponse> don
   if (!querier || !state::hasFeature(*inst->component, state::kFeatureQuery)) {
     return done(notSupported(inst->spec.name, "the query API"));
   }
+  if (Status st = checkMetadata(request.metadata); !st.ok()) return done(st);
   auto req = std::make_shared<state::QueryRequest>();
   req->key_prefix = keyPrefix(*inst);
   req->query = std::move(request.query);

@@ -87,6 +87,47 @@ TEST_F(HttpBindingTest, CreateIsAPostWithDataPathAndHeaders) {
   EXPECT_EQ(last().target, "/api/orders");
 }
 
+// Metadata become headers and `path` the request target: CR LF, spaces or other control bytes in
+// them would end the head and smuggle a second request to the bound server. Each is refused as
+// the caller's error (400) before anything is sent.
+TEST_F(HttpBindingTest, MetadataThatWouldBreakTheHeadIsRefused) {
+  auto b = open();
+  ASSERT_TRUE(b);
+  const std::vector<Metadata> bad = {
+      {{"path", "a HTTP/1.1\r\nHost: x\r\n\r\nDELETE /smuggled"}},
+      {{"path", "a\nb"}},
+      {{"path", "a b"}},
+      {{"path", std::string("a\0b", 3)}},
+      {{"X-Token", "abc\r\nX-Smuggled: 1"}},
+      {{"X-Token", "abc\n"}},
+      {{"X-Token", std::string("a\0b", 3)}},
+      {{"X-Token", "bell\x07"}},
+      {{"Bad Name", "v"}},
+      {{"X-Smuggled: 1\r\nX-Token", "v"}},
+  };
+  for (const auto& md : bad) {
+    auto res = invoke(*b, "post", R"("x")", md);
+    ASSERT_FALSE(res.ok()) << ::testing::PrintToString(md);
+    EXPECT_EQ(res.status().code(), StatusCode::kInvalidArgument) << res.status().toString();
+    EXPECT_EQ(res.status().httpStatus(), 400) << res.status().toString();
+  }
+  EXPECT_TRUE(app_.received().empty());
+  // Framing fields are the binding's own: a caller's are not sent, and the request stays whole.
+  auto res = invoke(*b, "post", R"("whole")",
+                    {{"path", "ok"},
+                     {"Content-Length", "0"},
+                     {"Transfer-Encoding", "chunked"},
+                     {"Host", "elsewhere"},
+                     {"X-Tab", "a\tb"}});
+  ASSERT_TRUE(res.ok()) << res.status().toString();
+  Received r = last();
+  EXPECT_EQ(r.target, "/api/ok");
+  EXPECT_EQ(r.body, "whole");
+  EXPECT_EQ(r.headers["X-Tab"], "a\tb");
+  EXPECT_NE(r.headers["Host"], "elsewhere");
+  EXPECT_EQ(app_.received().size(), 1u);
+}
+
 TEST_F(HttpBindingTest, EveryVerbIsSentAsItsMethod) {
   auto b = open();
   ASSERT_TRUE(b);

@@ -174,6 +174,17 @@ TEST_P(SecretStoreConformance, GetOfAMissingSecretIsNotFound) {
   }
 }
 
+// The whole name is looked up: a store that hands it to a C interface (getenv) must not read
+// "ALPHA\0x" as ALPHA, nor "BETA=two words " as a tail of BETA's value; scopes check whole names.
+TEST_P(SecretStoreConformance, ANameIsMatchedWholeNotAsACString) {
+  for (const std::string& name :
+       {std::string("ALPHA\0", 6), std::string("ALPHA\0x", 7), std::string("BETA=two words ")}) {
+    auto r = store_->get(name, {});
+    EXPECT_FALSE(r.ok()) << ::testing::PrintToString(name)
+                         << " was found: " << ::testing::PrintToString(*r);
+  }
+}
+
 TEST_P(SecretStoreConformance, BulkReturnsEverySecretAndNothingElse) {
   auto bulk = store_->bulkGet({});
   ASSERT_TRUE(bulk.ok()) << bulk.status().toString();

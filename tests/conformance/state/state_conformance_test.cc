@@ -516,6 +516,21 @@ TEST_P(StateConformance, UnicodeAndOddKeysAreDistinctKeys) {
   EXPECT_TRUE(fetch(keys[1]).found);
 }
 
+// The API refuses NUL in keys, but a store must not cut a key at one either (C strings, libpq
+// text parameters): "nul\0x" and "nul\0y" are two keys, or neither is accepted.
+TEST_P(StateConformance, KeysWithANulAreWholeOrRefused) {
+  const std::string x("nul\0x", 5), y("nul\0y", 5);
+  Status first = put(x, "1"), second = put(y, "2");
+  if (!first.ok() || !second.ok()) {
+    EXPECT_EQ(first.code(), StatusCode::kInvalidArgument) << first.toString();
+    EXPECT_EQ(second.code(), StatusCode::kInvalidArgument) << second.toString();
+  } else {
+    EXPECT_EQ(fetch(x).data, "1");
+    EXPECT_EQ(fetch(y).data, "2");
+  }
+  EXPECT_FALSE(fetch("nul").found);
+}
+
 TEST_P(StateConformance, ConcurrentWritersLoseNothing) {
   constexpr int kThreads = 6;
   constexpr int kKeysPerThread = 20;

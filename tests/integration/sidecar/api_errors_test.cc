@@ -10,9 +10,9 @@
 #include <sstream>
 #include <thread>
 
-#include "common/http/client.h"
 #include "common/json/json.h"
 #include "tests/framework/test_app.h"
+#include "tests/integration/sidecar/loopback.h"
 
 namespace outrigger::testing {
 namespace {
@@ -43,25 +43,6 @@ spec: {type: secretstores.local.env, version: v1, metadata: []}
 std::string withDir(std::string text, const std::string& dir) {
   for (size_t p; (p = text.find("@DIR@")) != std::string::npos;) text.replace(p, 5, dir);
   return text;
-}
-
-// One request to a loopback port, with whatever headers the test set.
-http::Response send(int port, http::Request req) {
-  struct Client {
-    boost::asio::io_context ioc;
-    std::shared_ptr<http::ClientPool> pool = http::ClientPool::create(ioc, http::ClientOptions{});
-    std::thread runner{[this] {
-      auto guard = boost::asio::make_work_guard(ioc);
-      ioc.run();
-    }};
-    ~Client() {
-      ioc.stop();
-      runner.join();
-    }
-  };
-  static Client client;
-  auto res = client.pool->sendSync("127.0.0.1", static_cast<uint16_t>(port), std::move(req));
-  return res.ok() ? std::move(*res) : http::makeResponse(599, res.status().message());
 }
 
 // The port outriggerd reported in its log after `prefix`; 0 if none.
@@ -187,7 +168,7 @@ TEST_F(ApiErrorsTest, MetricsStayBoundedAcrossDistinctKeys) {
   int metrics_port = portFromLog(sidecar_.log(), "metrics listening on port ");
   ASSERT_GT(metrics_port, 0) << sidecar_.log();
   auto scrape = [&] {
-    auto res = send(metrics_port, http::Request{verb::get, "/metrics", 11});
+    auto res = sendToLoopback(metrics_port, http::Request{verb::get, "/metrics", 11});
     EXPECT_EQ(res.result_int(), 200u);
     return res.body();
   };
@@ -233,7 +214,7 @@ TEST_F(ApiErrorsTest, EtagMismatchesAreConflicts) {
   EXPECT_NE(stale_save.body().find("\"errorCode\":\"ERR_STATE_SAVE\""), std::string::npos);
   http::Request del{verb::delete_, "/v1.0/state/statestore/e", 11};
   del.set(http::bhttp::field::if_match, etag);
-  auto stale_delete = send(sidecar_.httpPort(), del);
+  auto stale_delete = sendToLoopback(sidecar_.httpPort(), del);
   EXPECT_EQ(stale_delete.result_int(), 409u) << stale_delete.body();
   EXPECT_NE(stale_delete.body().find("\"errorCode\":\"ERR_STATE_DELETE\""), std::string::npos);
   // first-write without an etag on an existing key is a conflict too.
@@ -245,7 +226,7 @@ TEST_F(ApiErrorsTest, EtagMismatchesAreConflicts) {
   EXPECT_EQ(got.body(), "2");
   // With the current etag the delete goes through.
   del.set(http::bhttp::field::if_match, got[http::bhttp::field::etag]);
-  EXPECT_EQ(send(sidecar_.httpPort(), del).result_int(), 204u);
+  EXPECT_EQ(sendToLoopback(sidecar_.httpPort(), del).result_int(), 204u);
   EXPECT_EQ(sidecar_.request(verb::get, "/v1.0/state/statestore/e").result_int(), 204u);
 }
 

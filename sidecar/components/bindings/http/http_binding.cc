@@ -6,12 +6,40 @@
 #include <boost/beast/http.hpp>
 
 #include "common/json/json.h"
+#include "sidecar/runtime/header_fields.h"
 
 namespace outrigger::sidecar::components::bindings::http {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
+
+namespace {
+
+// Metadata become the request's headers and `path` its target: each must be writable as such, or
+// a value holding CR LF would end the head and smuggle a second request to the bound server.
+Status checkHeadFields(const Metadata& metadata) {
+  for (const auto& [k, v] : metadata) {
+    if (k == "path") {
+      if (!runtime::isRequestTargetText(v)) {
+        return runtime::headFieldError("metadata path '" + runtime::printableBytes(v) +
+                                       "' holds spaces or control characters");
+      }
+      continue;
+    }
+    if (k.empty() || runtime::isFramingHeader(k)) continue;  // never sent, as Go's client
+    if (!runtime::isHeaderFieldName(k)) {
+      return runtime::headFieldError("metadata '" + runtime::printableBytes(k) +
+                                     "' is not a valid header name");
+    }
+    if (!runtime::isHeaderFieldValue(v)) {
+      return runtime::headFieldError("metadata " + k + " holds CR, LF or other control characters");
+    }
+  }
+  return okStatus();
+}
+
+}  // namespace
 
 Status HttpBinding::init(const runtime::Properties& properties) {
   std::string url = properties.get("url");
@@ -53,6 +81,7 @@ StatusOr<InvokeResponse> HttpBinding::invoke(const InvokeRequest& request) {
   if (verb == bhttp::verb::unknown)
     return invalidArgumentError("unsupported operation " + request.operation);
 
+  RETURN_IF_ERROR(checkHeadFields(request.metadata));
   std::string path = base_path_;
   if (auto it = request.metadata.find("path"); it != request.metadata.end()) {
     if (!it->second.empty() && it->second.front() != '/') path += "/";
@@ -62,7 +91,7 @@ StatusOr<InvokeResponse> HttpBinding::invoke(const InvokeRequest& request) {
   bhttp::request<bhttp::string_body> req{verb, path, 11};
   req.set(bhttp::field::host, host_ + ":" + std::to_string(port_));
   for (const auto& [k, v] : request.metadata) {
-    if (k == "path" || k.empty()) continue;
+    if (k == "path" || k.empty() || runtime::isFramingHeader(k)) continue;
     req.set(k, v);
   }
   if (!request.data.empty()) {

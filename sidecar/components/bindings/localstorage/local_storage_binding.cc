@@ -1,11 +1,13 @@
 #include "sidecar/components/bindings/localstorage/local_storage_binding.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
 
 #include "common/json/json.h"
+#include "sidecar/runtime/header_fields.h"
 
 namespace outrigger::sidecar::components::bindings::localstorage {
 
@@ -47,18 +49,37 @@ std::vector<std::string> LocalStorageBinding::operations() const {
   return {"create", "get", "list", "delete"};
 }
 
+bool LocalStorageBinding::underRoot(const std::string& path) const {
+  return path.compare(0, root_.size(), root_) == 0 &&
+         (path.size() == root_.size() || root_.back() == '/' || path[root_.size()] == '/');
+}
+
 StatusOr<std::string> LocalStorageBinding::pathFor(const std::string& file_name) const {
   if (file_name.empty()) return invalidArgumentError("metadata fileName is required");
+  // The name is echoed in the metadata.fileName response header, and a NUL would end it as a C
+  // path: control bytes are the caller's error (400).
+  if (std::any_of(file_name.begin(), file_name.end(),
+                  [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
+    return runtime::headFieldError("metadata fileName '" + runtime::printableBytes(file_name) +
+                                   "' holds control characters");
+  }
   fs::path p =
       fs::path(file_name).is_absolute() ? fs::path(file_name) : fs::path(root_) / file_name;
   std::error_code ec;
-  std::string full = fs::weakly_canonical(p, ec).string();
+  fs::path full = fs::weakly_canonical(p, ec);
   if (ec) return invalidArgumentError("invalid fileName '" + file_name + "'");
-  if (full.compare(0, root_.size(), root_) != 0 ||
-      (full.size() > root_.size() && full[root_.size()] != '/')) {
+  if (!underRoot(full.string())) {
     return permissionDeniedError("fileName '" + file_name + "' is outside the binding's rootPath");
   }
-  return full;
+  // weakly_canonical resolved every link that leads somewhere; a link left in the path leads
+  // nowhere yet, and writing through it would create its target wherever it points.
+  for (fs::path q = full; q.string().size() > root_.size(); q = q.parent_path()) {
+    if (fs::is_symlink(fs::symlink_status(q, ec))) {
+      return permissionDeniedError("fileName '" + file_name +
+                                   "' goes through a symbolic link to nothing");
+    }
+  }
+  return full.string();
 }
 
 StatusOr<InvokeResponse> LocalStorageBinding::invoke(const InvokeRequest& request) {
@@ -101,7 +122,10 @@ StatusOr<InvokeResponse> LocalStorageBinding::invoke(const InvokeRequest& reques
     for (auto it = fs::recursive_directory_iterator(root_, ec);
          !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
       if (!it->is_regular_file()) continue;
-      std::string rel = fs::relative(it->path(), root_).string();
+      // Named as the directory names it, never by a link's target; a link that leads out of
+      // rootPath is not listed, as it cannot be read.
+      std::string rel = it->path().lexically_relative(root_).string();
+      if (it->is_symlink() && !pathFor(rel).ok()) continue;
       doc.PushBack(json::Value(rel.c_str(), static_cast<rapidjson::SizeType>(rel.size()),
                                doc.GetAllocator()),
                    doc.GetAllocator());

@@ -8,7 +8,7 @@
 namespace outrigger::sidecar::components::bindings::localstorage {
 
 // bindings.localstorage: files under rootPath (create, get, list, delete). A fileName that
-// would leave rootPath is refused.
+// would leave rootPath, itself or through a symbolic link, is refused.
 class LocalStorageBinding : public Binding, public OutputBinding {
  public:
   Status init(const runtime::Properties& properties) override;
@@ -17,7 +17,9 @@ class LocalStorageBinding : public Binding, public OutputBinding {
   StatusOr<InvokeResponse> invoke(const InvokeRequest& request) override;
 
  private:
+  // The file a fileName names, inside rootPath after links are followed; errors otherwise.
   StatusOr<std::string> pathFor(const std::string& file_name) const;
+  bool underRoot(const std::string& path) const;
   std::string root_;
 };
 

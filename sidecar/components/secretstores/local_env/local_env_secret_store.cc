@@ -3,6 +3,7 @@
 #include <strings.h>
 
 #include <cstdlib>
+#include <string_view>
 
 extern char** environ;
 
@@ -31,7 +32,10 @@ Status LocalEnvSecretStore::init(const runtime::Properties& p) {
 StatusOr<Secret> LocalEnvSecretStore::get(const std::string& name,
                                           const std::map<std::string, std::string>&) {
   const std::string var = prefix_ + name;
-  if (name.empty() || hidden(var)) {
+  // getenv reads a C string and matches up to '=': "KEY\0" would read KEY, "KEY=a" a tail of its
+  // value, past whatever checked the whole name. No variable's name holds either byte.
+  if (name.empty() || hidden(var) ||
+      var.find_first_of(std::string_view("=\0", 2)) != std::string::npos) {
     return notFoundError("environment variable " + var + " is not available");
   }
   const char* value = std::getenv(var.c_str());

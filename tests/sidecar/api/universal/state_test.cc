@@ -220,6 +220,25 @@ TEST_F(StateApiTest, KeyPrefixModes) {
   }
 }
 
+// Stores keep keys as C strings or text: "nul\0x" and "nul\0y" would both be "nul". A NUL in a
+// key, a store name or a metadata key never reaches a store, on any route.
+TEST_F(StateApiTest, NulBytesInKeysNamesAndMetadataAreMalformed) {
+  auto store = addStore("s", "appid");
+  const std::string nul_key("nul\0x", 5);
+  expectCode(save("s", nul_key), "ERR_MALFORMED_REQUEST", 400);
+  expectCode(get("s", nul_key).status(), "ERR_MALFORMED_REQUEST", 400);
+  expectCode(remove("s", nul_key), "ERR_MALFORMED_REQUEST", 400);
+  expectCode(bulk("s", {"ok", nul_key}).status(), "ERR_MALFORMED_REQUEST", 400);
+  expectCode(transaction("s", {op("upsert", "ok"), op("delete", nul_key)}), "ERR_MALFORMED_REQUEST",
+             400);
+  expectCode(get(std::string("s\0", 2), "k").status(), "ERR_MALFORMED_REQUEST", 400);
+  expectCode(save("s", "k", {{std::string("ttlInSeconds\0", 13), "5"}}), "ERR_MALFORMED_REQUEST",
+             400);
+  expectCode(save("s", "k", {{"contentType", std::string("a\0b", 3)}}), "ERR_MALFORMED_REQUEST",
+             400);
+  EXPECT_TRUE(store->keys.empty());
+}
+
 TEST_F(StateApiTest, NamespaceModeWithoutANamespaceUsesTheAppId) {
   auto store = addStore("s", "namespace");
   ASSERT_TRUE(save("s", "k").ok());
