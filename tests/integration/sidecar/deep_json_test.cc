@@ -44,6 +44,8 @@ spec: {pubsubname: pubsub, topic: dead, routes: {default: /dead}, metadata: {raw
 )";
 
 constexpr int kDeep = 100000;
+// Deep enough to overflow any thread's stack in a recursive parser (3 MB, under the 4Mi limit).
+constexpr int kDeeper = 1500000;
 
 std::string deepArray(int depth) { return std::string(depth, '[') + std::string(depth, ']'); }
 
@@ -63,7 +65,7 @@ class DeepJsonTest : public ::testing::Test {
     // are parsed by the sidecar too.
     app_.setBehaviour([](const http::Request& req) {
       if (req.target() == "/orders" || req.target() == "/dapr/subscribe") {
-        return http::makeResponse(200, deepArray(kDeep), "application/json");
+        return http::makeResponse(200, deepArray(kDeeper), "application/json");
       }
       return http::makeResponse(200);
     });
@@ -140,7 +142,7 @@ TEST_F(DeepJsonTest, DeepJsonFromTheBrokerAndTheAppIsHandled) {
   // is not one, so it goes to the dead-letter topic like any malformed message.
   ASSERT_EQ(sidecar_
                 .request(verb::post, "/v1.0/publish/pubsub/orders?metadata.rawPayload=true",
-                         deepArray(kDeep))
+                         deepArray(kDeeper))
                 .result_int(),
             204u);
   // A good message reaches the app, whose deep answer counts as success (a body it cannot read).
