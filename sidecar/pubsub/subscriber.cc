@@ -192,7 +192,7 @@ StatusOr<std::vector<Subscriber::Outcome>> Subscriber::postBulk(
   for (size_t i : pending) {
     json::Value entry(rapidjson::kObjectType);
     entry.AddMember("entryId", str(ids[i]), a);
-    // Each body was routed, so it parsed: null only stands for what cannot happen.
+    // Every body here parsed when it was routed (one that did not was settled there).
     auto event = json::parse(bodies[i]);
     entry.AddMember("event", event.ok() ? json::Value(*event, a) : json::Value(), a);
     json::Value metadata(rapidjson::kObjectType);
