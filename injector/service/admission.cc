@@ -1,9 +1,10 @@
 #include "injector/service/admission.h"
 
 #include <openssl/evp.h>
-#include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+
+#include "common/json/json.h"
 
 namespace outrigger::injector::service {
 
@@ -149,13 +150,9 @@ bool requesterAllowed(const Value& user_info, const AdmissionSettings& settings)
 
 AdmissionResult review(std::string_view body, const AdmissionSettings& settings) {
   if (body.empty()) return badRequest("empty body");
-  json::Document doc;
-  doc.Parse(body.data(), body.size());
-  if (doc.HasParseError()) {
-    return badRequest(
-        "the body is not JSON: " + std::string(rapidjson::GetParseError_En(doc.GetParseError())) +
-        " at offset " + std::to_string(doc.GetErrorOffset()));
-  }
+  auto parsed = json::parse(body);
+  if (!parsed.ok()) return badRequest("the body is not JSON: " + parsed.status().message());
+  const json::Document& doc = *parsed;
   if (!doc.IsObject()) return badRequest("the body is not an AdmissionReview object");
   std::string_view api_version = str(doc, "apiVersion");
   if (api_version != "admission.k8s.io/v1" && api_version != "admission.k8s.io/v1beta1") {

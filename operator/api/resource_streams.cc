@@ -361,9 +361,8 @@ void ResourceStreams::serve(int fd) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     for (const auto& [key, text] : cache_[session.namespace_name]) {
-      json::Document doc;
-      doc.Parse(text.c_str());
-      if (scopedTo(doc, session.app_id)) initial.push_back(eventLine("ADDED", text));
+      auto doc = json::parse(text);
+      if (doc.ok() && scopedTo(*doc, session.app_id)) initial.push_back(eventLine("ADDED", text));
     }
     initial.push_back("{\"type\":\"SYNCED\"}");
     sessions_.insert(&session);

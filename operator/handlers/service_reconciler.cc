@@ -118,10 +118,10 @@ void ServiceReconciler::reconcile(const std::string& kind, const json::Value& wo
   if (!is_leader_()) return;
   std::string desired = desiredService(kind, workload);
   if (desired.empty()) return;
-  json::Document d;
-  d.Parse(desired.c_str());
-  std::string ns = d["metadata"]["namespace"].GetString();
-  std::string name = d["metadata"]["name"].GetString();
+  auto d = json::parse(desired);
+  if (!d.ok()) return;
+  std::string ns = (*d)["metadata"]["namespace"].GetString();
+  std::string name = (*d)["metadata"]["name"].GetString();
   std::string base = "/api/v1/namespaces/" + ns + "/services";
   auto current = client_.get(base + "/" + name);
   if (!current.ok() && current.status().code() == StatusCode::kNotFound) {
@@ -195,9 +195,7 @@ void ServiceReconciler::onList(const std::string& kind, const json::Value& items
     workloads_.insert(fresh.begin(), fresh.end());
   }
   for (const auto& text : vanished) {
-    json::Document doc;
-    doc.Parse(text.c_str());
-    if (!doc.HasParseError()) removeFor(doc);
+    if (auto doc = json::parse(text); doc.ok()) removeFor(*doc);
   }
   for (const auto& w : items.GetArray()) reconcile(kind, w);
 }
@@ -227,11 +225,10 @@ void ServiceReconciler::resync(bool collect) {
   }
   std::set<std::string> uids;
   for (const auto& [key, entry] : copy) {
-    json::Document doc;
-    doc.Parse(entry.second.c_str());
-    if (doc.HasParseError()) continue;
-    uids.insert(str(path(doc, {"metadata", "uid"})));
-    reconcile(entry.first, doc);
+    auto doc = json::parse(entry.second);
+    if (!doc.ok()) continue;
+    uids.insert(str(path(*doc, {"metadata", "uid"})));
+    reconcile(entry.first, *doc);
   }
   if (!collect || !is_leader_()) return;
   // Services whose workload went away while no replica was leading (the garbage collector does

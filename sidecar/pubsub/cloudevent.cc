@@ -40,6 +40,12 @@ void setIfAbsent(json::Document& doc, const char* key, const std::string& value)
   if (!doc.HasMember(key)) setString(doc, key, value);
 }
 
+// A body the client sent that cannot be made into a CloudEvent: the client's error (Dapr answers
+// 500 here).
+Status cloudEventError(const std::string& message) {
+  return invalidArgumentError(message).withErrorCode("ERR_PUBSUB_CLOUD_EVENTS_SER", 400);
+}
+
 std::string mediaType(const std::string& content_type) {
   std::string t = content_type.substr(0, content_type.find(';'));
   while (!t.empty() && t.back() == ' ') t.pop_back();
@@ -127,10 +133,13 @@ StatusOr<std::string> newEnvelope(const EnvelopeRequest& r) {
   setString(doc, "datacontenttype", content_type);
   std::string media = mediaType(content_type);
   if (media == "application/json") {
-    json::Document data(&a);
-    data.Parse(r.data.data(), r.data.size());
-    if (!data.HasParseError()) {
-      doc.AddMember("data", json::Value(data, a), a);
+    // The envelope is one level more, and must parse where it is delivered.
+    auto data = json::parse(r.data, {.max_depth = json::kMaxDepth - 1});
+    if (data.ok()) {
+      doc.AddMember("data", json::Value(*data, a), a);
+    } else if (json::isTooDeep(data.status())) {
+      // Data that does not parse goes as a string, as in Dapr; JSON nested too deep is refused.
+      return cloudEventError("the data is not usable JSON: " + data.status().message());
     } else {
       doc.AddMember("data",
                     json::Value(r.data.c_str(), static_cast<rapidjson::SizeType>(r.data.size()), a),
@@ -154,12 +163,10 @@ StatusOr<std::string> newEnvelope(const EnvelopeRequest& r) {
 }
 
 StatusOr<std::string> completeCallerEnvelope(const EnvelopeRequest& r) {
-  json::Document doc;
-  doc.Parse(r.data.data(), r.data.size());
-  if (doc.HasParseError() || !doc.IsObject()) {
-    return invalidArgumentError("the body is not a JSON CloudEvent object")
-        .withErrorCode("ERR_PUBSUB_CLOUD_EVENTS_SER", 500);
-  }
+  auto parsed = json::parse(r.data);
+  if (!parsed.ok()) return cloudEventError("the body is not JSON: " + parsed.status().message());
+  json::Document& doc = *parsed;
+  if (!doc.IsObject()) return cloudEventError("the body is not a JSON CloudEvent object");
   setString(doc, "topic", r.topic);
   setString(doc, "pubsubname", r.pubsub_name);
   setIfAbsent(doc, "id", newUuid());

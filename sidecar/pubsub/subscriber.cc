@@ -192,9 +192,9 @@ StatusOr<std::vector<Subscriber::Outcome>> Subscriber::postBulk(
   for (size_t i : pending) {
     json::Value entry(rapidjson::kObjectType);
     entry.AddMember("entryId", str(ids[i]), a);
-    json::Document event(&a);
-    event.Parse(bodies[i].data(), bodies[i].size());
-    entry.AddMember("event", json::Value(event, a), a);
+    // Every body here parsed when it was routed (one that did not was settled there).
+    auto event = json::parse(bodies[i]);
+    entry.AddMember("event", event.ok() ? json::Value(*event, a) : json::Value(), a);
     json::Value metadata(rapidjson::kObjectType);
     for (const auto& [k, v] : messages[i].metadata) metadata.AddMember(str(k), str(v), a);
     entry.AddMember("metadata", metadata, a);
@@ -237,13 +237,14 @@ Status Subscriber::fail(const Subscription& sub, const ps::Message& message, con
 Subscriber::Routed Subscriber::route(const Subscription& sub, const ps::Message& message) {
   Routed r;
   r.body = sub.rawPayload() ? rawEnvelope(sub.pubsub, message.topic, message.data) : message.data;
-  json::Document event;
-  event.Parse(r.body.data(), r.body.size());
-  if (event.HasParseError() || !event.IsObject()) {
-    LOG_WARN << "message on topic " << message.topic << " is not a CloudEvent JSON object";
+  auto parsed = json::parse(r.body);
+  if (!parsed.ok() || !parsed->IsObject()) {
+    LOG_WARN << "message on topic " << message.topic << " is not a CloudEvent JSON object"
+             << (parsed.ok() ? "" : ": " + parsed.status().message());
     r.settled = fail(sub, message, invalidArgumentError("the message is not a CloudEvent"));
     return r;
   }
+  const json::Document& event = *parsed;
   if (expired(event)) {
     LOG_WARN << "dropping expired message on topic " << message.topic;
     r.settled = sub.dead_letter_topic.empty() ? okStatus() : deadLetter(sub, message);

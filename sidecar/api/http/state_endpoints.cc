@@ -80,9 +80,7 @@ void mergeQueryMetadata(const Request& req, universal::Metadata* metadata) {
 
 void writeData(rapidjson::Writer<rapidjson::StringBuffer>& w, const std::string& data) {
   // Stored values are the JSON the app saved; anything else is returned as a string.
-  rapidjson::Document check;
-  check.Parse(data.data(), data.size());
-  if (!check.HasParseError()) {
+  if (json::parse(data).ok()) {
     w.RawValue(data.data(), data.size(), rapidjson::kObjectType);
   } else {
     w.String(data.data(), data.size());

@@ -139,6 +139,23 @@ TEST(injector_admission, MalformedReviewsAreBadRequestsWithAMessage) {
   }
 }
 
+// RapidJSON recursed once per level: 200 KB of '[' took the injector down, unauthenticated.
+TEST(injector_admission, DeeplyNestedBodiesAreBadRequests) {
+  ReviewArgs deep_object;
+  deep_object.object = podJson(R"("x":)" + std::string(100000, '[') + std::string(100000, ']'));
+  for (const std::string& body : {std::string(200000, '['), reviewJson(deep_object)}) {
+    AdmissionResult r = review(body, settings());
+    EXPECT_EQ(r.http_status, 400);
+    EXPECT_EQ(r.outcome, Outcome::kBadRequest);
+    EXPECT_THAT(r.message, HasSubstr("nested deeper than"));
+  }
+  InjectorMetrics metrics;
+  Handler h(settings(), &metrics);
+  HttpReply reply = h.handle("POST", "/mutate", "application/json", std::string(200000, '['));
+  EXPECT_EQ(reply.status, 400u);
+  EXPECT_THAT(reply.body, HasSubstr("not JSON"));
+}
+
 struct Denial {
   std::string annotations, annotation;
 };

@@ -56,6 +56,15 @@ class ConfigurationTest : public ::testing::Test {
   std::string dir_;
 };
 
+// yaml-cpp's own depth guard makes deep nesting an invalid-YAML error naming the file.
+TEST_F(ConfigurationTest, DeeplyNestedYamlIsAnErrorNotACrash) {
+  std::string block = "  features:\n";
+  for (int i = 2; i < 3000; ++i) block += std::string(i, ' ') + "- \n";
+  for (const std::string& spec : {"  tracing: " + std::string(100000, '['), block}) {
+    expectError(spec, {"invalid YAML"});
+  }
+}
+
 TEST_F(ConfigurationTest, AFullDaprConfigurationLoads) {
   auto c = load({file(R"(  tracing:
     samplingRate: "1"

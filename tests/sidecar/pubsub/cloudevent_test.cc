@@ -1,5 +1,6 @@
 #include "sidecar/pubsub/cloudevent.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -112,6 +113,35 @@ TEST(CloudEventTest, BadTtlIsRejected) {
   }
   EXPECT_EQ(*ttlInSeconds({{"ttlInSeconds", "7"}}), std::optional<int64_t>(7));
   EXPECT_EQ(*ttlInSeconds({}), std::nullopt);
+}
+
+// A caller's own CloudEvent that is not a JSON object is the client's error: 400 (Dapr says 500).
+TEST(CloudEventTest, CallerEventThatIsNotAJsonObjectIsABadRequest) {
+  for (const std::string& body : {std::string("not json"), std::string("[1]"),
+                                  std::string("{\"id\":"), std::string(100000, '[')}) {
+    auto env =
+        completeCallerEnvelope({"a", "p", "t", "application/cloudevents+json", body, {}, "", ""});
+    ASSERT_FALSE(env.ok()) << body.substr(0, 20);
+    EXPECT_EQ(env.status().errorCode(), "ERR_PUBSUB_CLOUD_EVENTS_SER") << body.substr(0, 20);
+    EXPECT_EQ(env.status().httpStatus(), 400) << body.substr(0, 20);
+  }
+}
+
+// JSON data nested past the limit is refused rather than enveloped: the envelope, a level deeper,
+// must still parse where it is delivered. Data that is not JSON at all still goes as a string.
+TEST(CloudEventTest, JsonDataNestedTooDeepIsABadRequest) {
+  auto nested = [](int depth) { return std::string(depth, '[') + std::string(depth, ']'); };
+  auto deepest =
+      newEnvelope({"a", "p", "t", "application/json", nested(json::kMaxDepth - 1), {}, "", ""});
+  ASSERT_TRUE(deepest.ok()) << deepest.status().message();
+  EXPECT_TRUE(json::parse(*deepest).ok());
+  for (const std::string& data : {nested(json::kMaxDepth), std::string(4 << 20, '[')}) {
+    auto env = newEnvelope({"a", "p", "t", "application/json", data, {}, "", ""});
+    ASSERT_FALSE(env.ok());
+    EXPECT_EQ(env.status().errorCode(), "ERR_PUBSUB_CLOUD_EVENTS_SER");
+    EXPECT_EQ(env.status().httpStatus(), 400);
+    EXPECT_THAT(env.status().message(), ::testing::HasSubstr("nested deeper than"));
+  }
 }
 
 }  // namespace

@@ -144,6 +144,23 @@ TEST_F(ResourcesTest, MalformedYamlNamesTheFile) {
   expectError({"broken.yaml", "invalid YAML"});
 }
 
+// yaml-cpp's parser recurses per level; its own guard (500 levels in Debian's 0.7) turns deep
+// nesting into an error, which must name the file like any malformed YAML, never a crash.
+TEST_F(ResourcesTest, DeeplyNestedYamlIsAnErrorNotACrash) {
+  std::string block =
+      "apiVersion: dapr.io/v1alpha1\nkind: Resiliency\nmetadata: {name: r}\nspec:\n";
+  for (int i = 1; i < 3000; ++i) block += std::string(i, ' ') + "a:\n";
+  const std::vector<std::string> texts = {
+      component("flow", "  x: " + std::string(100000, '[') + std::string(100000, ']') + "\n"),
+      component("open", "  x: " + std::string(200000, '{') + "\n"),
+      block,
+  };
+  for (const auto& text : texts) {
+    write("deep.yaml", text);
+    expectError({"deep.yaml", "invalid YAML"});
+  }
+}
+
 TEST_F(ResourcesTest, MissingFieldsAreNamed) {
   struct Case {
     std::string text;

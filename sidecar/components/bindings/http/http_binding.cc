@@ -96,11 +96,7 @@ StatusOr<InvokeResponse> HttpBinding::invoke(const InvokeRequest& request) {
   }
   if (!request.data.empty()) {
     // data arrives as JSON text; a JSON string is sent as its contents.
-    json::Document doc;
-    doc.Parse(request.data.data(), request.data.size());
-    req.body() = !doc.HasParseError() && doc.IsString()
-                     ? std::string(doc.GetString(), doc.GetStringLength())
-                     : request.data;
+    req.body() = json::unquoted(request.data);
   }
   req.prepare_payload();
 

@@ -60,11 +60,7 @@ StatusOr<InvokeResponse> KafkaBinding::invoke(const InvokeRequest& request) {
         "metadata field 'publishTopic' is not set: the binding has no topic to create records in");
   }
   // A JSON string is sent as its contents, anything else as its JSON text.
-  json::Document doc;
-  doc.Parse(request.data.data(), request.data.size());
-  std::string value = !doc.HasParseError() && doc.IsString()
-                          ? std::string(doc.GetString(), doc.GetStringLength())
-                          : request.data;
+  std::string value = json::unquoted(request.data);
   std::optional<std::string> key;
   for (const char* name : {"partitionKey", "__key"}) {
     if (auto it = request.metadata.find(name); !key && it != request.metadata.end())

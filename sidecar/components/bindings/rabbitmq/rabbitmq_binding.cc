@@ -88,11 +88,7 @@ StatusOr<InvokeResponse> RabbitMqBinding::invoke(const InvokeRequest& request) {
   if (request.operation != "create")
     return invalidArgumentError("unsupported operation " + request.operation);
   // A JSON string is sent as its contents, anything else as its JSON text.
-  json::Document doc;
-  doc.Parse(request.data.data(), request.data.size());
-  std::string body = !doc.HasParseError() && doc.IsString()
-                         ? std::string(doc.GetString(), doc.GetStringLength())
-                         : request.data;
+  std::string body = json::unquoted(request.data);
   const Metadata& md = request.metadata;
   auto get = [&](const char* key) -> const std::string* {
     auto it = md.find(key);

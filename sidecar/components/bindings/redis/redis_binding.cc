@@ -46,9 +46,7 @@ StatusOr<InvokeResponse> RedisBinding::invoke(const InvokeRequest& request) {
   std::vector<std::string> args;
   if (request.operation == "create") {
     // A JSON string is stored as its contents, anything else as its JSON text.
-    json::Document doc;
-    doc.Parse(request.data.data(), request.data.size());
-    std::string value = !doc.HasParseError() && doc.IsString() ? doc.GetString() : request.data;
+    std::string value = json::unquoted(request.data);
     args = {"SET", key, value};
     if (auto ttl = request.metadata.find("ttlInSeconds"); ttl != request.metadata.end()) {
       int64_t s;

@@ -1,13 +1,12 @@
 #include "sidecar/components/secretstores/local_file/local_file_secret_store.h"
 
-#include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
-
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "common/json/json.h"
 
 namespace outrigger::sidecar::components::secretstores::local_file {
 
@@ -71,12 +70,9 @@ Status LocalFileSecretStore::init(const runtime::Properties& p) {
 
   // Numbers are parsed as strings so a secret holds the digits written in the file ("5432",
   // "1.50", "12345678901234567890"), not a re-printed double.
-  rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseNumbersAsStringsFlag>(text.str().c_str(), text.str().size());
-  if (doc.HasParseError()) {
-    return fail(std::string("not valid JSON at offset ") + std::to_string(doc.GetErrorOffset()) +
-                ": " + rapidjson::GetParseError_En(doc.GetParseError()));
-  }
+  auto parsed = json::parse(text.str(), json::ParseOptions{.numbers_as_strings = true});
+  if (!parsed.ok()) return fail("not valid JSON: " + parsed.status().message());
+  const json::Document& doc = *parsed;
   if (!doc.IsObject()) return fail("must hold a JSON object");
 
   std::map<std::string, Secret> secrets;
