@@ -117,9 +117,17 @@ StatusOr<std::string> serializeHead(const Response& msg) {
 
 namespace {
 
-template <bool isRequest>
-beast::error_code parseBufferedImpl(bhttp::basic_parser<isRequest>& parser,
-                                    beast::flat_buffer& buffer, size_t max_unparsed) {
+// The bytes of a message's fields as written (name: value CRLF).
+template <typename Fields>
+size_t fieldBytes(const Fields& fields) {
+  size_t n = 0;
+  for (const auto& f : fields) n += f.name_string().size() + f.value().size() + 4;
+  return n;
+}
+
+template <typename Parser>
+beast::error_code parseBufferedImpl(Parser& parser, beast::flat_buffer& buffer,
+                                    size_t max_unparsed) {
   beast::error_code ec;
   try {
     buffer.consume(parser.put(buffer.data(), ec));
@@ -137,25 +145,17 @@ beast::error_code parseBufferedImpl(bhttp::basic_parser<isRequest>& parser,
   if (ec == bhttp::error::need_more && buffer.size() >= max_unparsed) {
     ec = bhttp::error::header_limit;
   }
+  // A trailer that came whole in one read: its fields joined the header's, the limit is theirs.
+  if (!ec && parser.chunked() && fieldBytes(parser.get().base()) >= max_unparsed) {
+    ec = bhttp::error::header_limit;
+  }
   return ec;
 }
 
-}  // namespace
-
-beast::error_code parseBuffered(bhttp::basic_parser<true>& parser, beast::flat_buffer& buffer,
-                                size_t max_unparsed) {
-  return parseBufferedImpl(parser, buffer, max_unparsed);
-}
-
-beast::error_code parseBuffered(bhttp::basic_parser<false>& parser, beast::flat_buffer& buffer,
-                                size_t max_unparsed) {
-  return parseBufferedImpl(parser, buffer, max_unparsed);
-}
-
-template <bool isRequest>
-beast::error_code parseAfterRead(bhttp::basic_parser<isRequest>& parser, beast::flat_buffer& buffer,
-                                 beast::error_code ec, size_t max_unparsed) {
-  if (!ec) return parseBuffered(parser, buffer, max_unparsed);
+template <typename Parser>
+beast::error_code parseAfterReadImpl(Parser& parser, beast::flat_buffer& buffer,
+                                     beast::error_code ec, size_t max_unparsed) {
+  if (!ec) return parseBufferedImpl(parser, buffer, max_unparsed);
   if (ec != boost::asio::error::eof) return ec;
   if (!parser.got_some()) return bhttp::error::end_of_stream;
   // A response delimited by the end of the connection ends here; anything else is cut short.
@@ -168,9 +168,23 @@ beast::error_code parseAfterRead(bhttp::basic_parser<isRequest>& parser, beast::
   return ec;
 }
 
-template beast::error_code parseAfterRead(bhttp::basic_parser<true>&, beast::flat_buffer&,
-                                          beast::error_code, size_t);
-template beast::error_code parseAfterRead(bhttp::basic_parser<false>&, beast::flat_buffer&,
-                                          beast::error_code, size_t);
+}  // namespace
+
+beast::error_code parseBuffered(RequestParser& parser, beast::flat_buffer& buffer,
+                                size_t max_unparsed) {
+  return parseBufferedImpl(parser, buffer, max_unparsed);
+}
+beast::error_code parseBuffered(ResponseParser& parser, beast::flat_buffer& buffer,
+                                size_t max_unparsed) {
+  return parseBufferedImpl(parser, buffer, max_unparsed);
+}
+beast::error_code parseAfterRead(RequestParser& parser, beast::flat_buffer& buffer,
+                                 beast::error_code ec, size_t max_unparsed) {
+  return parseAfterReadImpl(parser, buffer, ec, max_unparsed);
+}
+beast::error_code parseAfterRead(ResponseParser& parser, beast::flat_buffer& buffer,
+                                 beast::error_code ec, size_t max_unparsed) {
+  return parseAfterReadImpl(parser, buffer, ec, max_unparsed);
+}
 
 }  // namespace outrigger::http

@@ -59,27 +59,31 @@ void asyncWriteMessage(Stream& stream, const std::string& head, const Message& m
   boost::asio::async_write(stream, buffers, std::forward<Handler>(handler));
 }
 
+using RequestParser = bhttp::request_parser<bhttp::string_body>;
+using ResponseParser = bhttp::response_parser<bhttp::string_body>;
+
 // Feeds what `buffer` holds to `parser` (which should be eager) and consumes what it used.
 // Returns need_more when the message needs more bytes, {} when it is complete, else why it
-// failed. Never throws: a field Beast cannot hold is header_limit, and so is a pending element
-// (header, chunk line, trailer) of max_unparsed bytes or more.
-boost::beast::error_code parseBuffered(bhttp::basic_parser<true>& parser,
-                                       boost::beast::flat_buffer& buffer, size_t max_unparsed);
-boost::beast::error_code parseBuffered(bhttp::basic_parser<false>& parser,
-                                       boost::beast::flat_buffer& buffer, size_t max_unparsed);
+// failed. Never throws. header_limit: a field Beast cannot hold (64 KiB), a pending element
+// (header, chunk line, trailer) of max_unparsed bytes or more, or a chunked message whose header
+// and trailer fields together reach max_unparsed (Beast bounds neither chunk lines nor trailers).
+boost::beast::error_code parseBuffered(RequestParser& parser, boost::beast::flat_buffer& buffer,
+                                       size_t max_unparsed);
+boost::beast::error_code parseBuffered(ResponseParser& parser, boost::beast::flat_buffer& buffer,
+                                       size_t max_unparsed);
 
 // After a read that ended with `ec`: what parseBuffered says, the end of a message delimited by
 // the connection's end, end_of_stream for a clean close between messages, or ec.
-template <bool isRequest>
-boost::beast::error_code parseAfterRead(bhttp::basic_parser<isRequest>& parser,
-                                        boost::beast::flat_buffer& buffer,
+boost::beast::error_code parseAfterRead(RequestParser& parser, boost::beast::flat_buffer& buffer,
+                                        boost::beast::error_code ec, size_t max_unparsed);
+boost::beast::error_code parseAfterRead(ResponseParser& parser, boost::beast::flat_buffer& buffer,
                                         boost::beast::error_code ec, size_t max_unparsed);
 
 // One read from stream into buffer, then parseAfterRead; handler(error_code) must keep stream,
 // buffer and parser alive. Reads what Beast would: the buffer's free room, 512 B to 64 KiB.
-template <typename Stream, bool isRequest, typename Handler>
-void asyncReadSome(Stream& stream, boost::beast::flat_buffer& buffer,
-                   bhttp::basic_parser<isRequest>& parser, size_t max_unparsed, Handler&& handler) {
+template <typename Stream, typename Parser, typename Handler>
+void asyncReadSome(Stream& stream, boost::beast::flat_buffer& buffer, Parser& parser,
+                   size_t max_unparsed, Handler&& handler) {
   size_t room = buffer.capacity() - buffer.size();
   size_t size = std::min<size_t>(65536, std::max<size_t>(512, room));
   stream.async_read_some(buffer.prepare(size),
