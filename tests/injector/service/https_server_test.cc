@@ -13,10 +13,12 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -124,13 +126,29 @@ class TlsClient {
 
   void writeRaw(const std::string& bytes) { asio::write(stream_, asio::buffer(bytes)); }
 
-  // True when the server closed the connection before the socket's read timeout.
+  // True when the server closes the connection within 15 s (asio's blocking reads wait out
+  // SO_RCVTIMEO, so a watchdog bounds the wait).
   bool closedByServer() {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false, fired = false;
+    std::thread watchdog([&] {
+      std::unique_lock<std::mutex> lock(mu);
+      if (!cv.wait_for(lock, std::chrono::seconds(15), [&] { return done; })) {
+        fired = true;
+        ::shutdown(stream_.next_layer().native_handle(), SHUT_RDWR);
+      }
+    });
     char buf[512];
     beast::error_code ec;
     while (!ec) stream_.read_some(asio::buffer(buf), ec);
-    return ec != asio::error::would_block && ec != asio::error::try_again &&
-           ec != asio::error::timed_out;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      done = true;
+    }
+    cv.notify_all();
+    watchdog.join();
+    return !fired;
   }
 
   Reply read() {
