@@ -84,7 +84,11 @@ class ClientPool::Connection : public std::enable_shared_from_this<ClientPool::C
   // After a complete response: whether the connection may carry the next request. Not when the
   // peer sent more than that response (its framing and ours disagree: what follows would be
   // taken for the next caller's response) nor when it asked to close.
-  bool reusable(const Response& res) const { return res.keep_alive() && buffer_.size() == 0; }
+  bool reusable(const Response& res) const {
+    return res.keep_alive() && buffer_.size() == 0 &&
+           res.result() != bhttp::status::switching_protocols;
+  }
+
   void close() {
     beast::error_code ec;
     stream_.socket().close(ec);
@@ -116,8 +120,8 @@ class ClientPool::Connection : public std::enable_shared_from_this<ClientPool::C
     unsigned status = parser_->get().result_int();
     if (status >= 100 && status < 200 && status != 101) {
       // An interim response (100 Continue, 103 Early Hints): the real one follows.
-      interim_seen_ = true;
       startResponse();
+      interim_seen_ = true;
       return onParsed(parseBuffered(*parser_, buffer_, max_header_), std::forward<Done>(done));
     }
     stream_.expires_never();

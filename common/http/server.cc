@@ -84,7 +84,7 @@ class Session : public std::enable_shared_from_this<Session> {
     continue_sent_ = false;
     // The connection's first request has header_timeout from the accept (a client that sends
     // nothing is gone soon); a keep-alive connection may then idle until its next request
-    // starts, and that one's header has header_timeout from its first byte (see onParsed).
+    // starts, and that one's header has header_timeout from its first byte (see needMore).
     stage_ = first_ ? Stage::kHeader : Stage::kIdle;
     stream_.expires_after(first_ ? options_->header_timeout : options_->idle_timeout);
     first_ = false;

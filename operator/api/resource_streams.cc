@@ -255,7 +255,7 @@ int ResourceStreams::authorize(const std::string& request, const std::string& na
       review = client_.reviewToken(token, {});
     }
     if (!review.ok()) {
-      LOG_WARN << "sidecar stream: TokenReview failed: " << review.status().message();
+      LOG_WARN_EVERY(10) << "sidecar stream: TokenReview failed: " << review.status().message();
       *why = "cannot review the token now";
       return 503;
     }
@@ -391,8 +391,8 @@ void ResourceStreams::serve(int fd) {
     const char* reason = code == 401   ? "Unauthorized"
                          : code == 403 ? "Forbidden"
                                        : "Service Unavailable";
-    LOG_INFO << "sidecar stream for namespace " << session.namespace_name << " refused (" << code
-             << "): " << why;
+    LOG_INFO_EVERY(10) << "sidecar stream for namespace " << session.namespace_name << " refused ("
+                       << code << "): " << why;
     writeAll(fd, "HTTP/1.1 " + std::to_string(code) + " " + reason +
                      "\r\nContent-Type: application/json\r\nContent-Length: " +
                      std::to_string(text.size()) + "\r\nConnection: close\r\n\r\n" + text);
