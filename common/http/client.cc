@@ -1,9 +1,12 @@
 #include "common/http/client.h"
 
+#include <sys/socket.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
+#include <cerrno>
 #include <future>
 #include <optional>
 
@@ -49,28 +52,41 @@ class ClientPool::Connection : public std::enable_shared_from_this<ClientPool::C
                             });
   }
 
-  // done(ec, got_bytes, response). The request must stay alive until done runs.
+  // done(ec, got_bytes, response). `head` (req's, serialized) and req must stay alive until
+  // done runs.
   template <typename Done>
-  void exchange(const Request& req, std::chrono::milliseconds timeout, uint64_t max_body,
-                Done&& done) {
+  void exchange(const std::string& head, const Request& req, std::chrono::milliseconds timeout,
+                const ClientOptions& options, Done&& done) {
     // Called on this connection's own I/O thread (see ClientPool::attempt).
     stream_.expires_after(timeout);
-    head_ = serializeHead(req);
-    asyncWriteMessage(stream_, head_, req,
-                      [self = shared_from_this(), max_body, done = std::forward<Done>(done)](
+    head_request_ = req.method() == bhttp::verb::head;
+    max_body_ = options.max_response_bytes;
+    max_header_ = options.max_header_bytes;
+    asyncWriteMessage(stream_, head, req,
+                      [self = shared_from_this(), done = std::forward<Done>(done)](
                           beast::error_code ec, std::size_t) mutable {
                         if (ec) return done(ec, false, Response{});
-                        self->parser_.emplace();
-                        self->parser_->body_limit(max_body);
-                        auto* raw = self.get();
-                        bhttp::async_read(raw->stream_, raw->buffer_, *raw->parser_,
-                                          [self = std::move(self), done = std::move(done)](
-                                              beast::error_code ec, std::size_t n) mutable {
-                                            self->stream_.expires_never();
-                                            if (ec) return done(ec, n > 0, Response{});
-                                            done(ec, true, self->parser_->release());
-                                          });
+                        self->startResponse();
+                        self->onParsed(
+                            parseBuffered(*self->parser_, self->buffer_, self->max_header_),
+                            std::move(done));
                       });
+  }
+
+  // Bytes from the peer while nobody asked (a second response to one request, say), or its
+  // close: checked before a pooled connection is reused. One non-blocking peek.
+  bool idleAndOpen() {
+    char byte;
+    ssize_t n = ::recv(stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+  }
+
+  // After a complete response: whether the connection may carry the next request. Not when the
+  // peer sent more than that response (its framing and ours disagree: what follows would be
+  // taken for the next caller's response) nor when it asked to close.
+  bool reusable(const Response& res) const {
+    return res.keep_alive() && buffer_.size() == 0 &&
+           res.result() != bhttp::status::switching_protocols;
   }
 
   void close() {
@@ -79,11 +95,47 @@ class ClientPool::Connection : public std::enable_shared_from_this<ClientPool::C
   }
 
  private:
+  void startResponse() {
+    parser_.emplace();
+    interim_seen_ = false;
+    parser_->eager(true);
+    parser_->body_limit(max_body_);
+    parser_->header_limit(max_header_);
+    parser_->skip(head_request_);  // a response to HEAD has no body, whatever it announces
+  }
+
+  template <typename Done>
+  void onParsed(beast::error_code ec, Done&& done) {
+    if (ec == bhttp::error::need_more) {
+      return asyncReadSome(
+          stream_, buffer_, *parser_, max_header_,
+          [self = shared_from_this(), done = std::forward<Done>(done)](
+              beast::error_code ec) mutable { self->onParsed(ec, std::move(done)); });
+    }
+    bool got_bytes = parser_->got_some() || interim_seen_;
+    if (ec) {
+      stream_.expires_never();
+      return done(ec, got_bytes, Response{});
+    }
+    unsigned status = parser_->get().result_int();
+    if (status >= 100 && status < 200 && status != 101) {
+      // An interim response (100 Continue, 103 Early Hints): the real one follows.
+      startResponse();
+      interim_seen_ = true;
+      return onParsed(parseBuffered(*parser_, buffer_, max_header_), std::forward<Done>(done));
+    }
+    stream_.expires_never();
+    done(ec, true, parser_->release());
+  }
+
   tcp::resolver resolver_;
   IoStream stream_;
   beast::flat_buffer buffer_;
-  std::string head_;  // the request's start line and fields while it is written
   std::optional<bhttp::response_parser<bhttp::string_body>> parser_;
+  bool head_request_ = false;
+  bool interim_seen_ = false;
+  uint64_t max_body_ = 0;
+  uint32_t max_header_ = 0;
 };
 
 namespace {
@@ -113,10 +165,14 @@ size_t ClientPool::currentIndex() const {
 std::shared_ptr<ClientPool::Connection> ClientPool::takeIdle(size_t index, const std::string& key) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = idle_[index].find(key);
-  if (it == idle_[index].end() || it->second.empty()) return nullptr;
-  auto conn = std::move(it->second.back());
-  it->second.pop_back();
-  return conn;
+  if (it == idle_[index].end()) return nullptr;
+  while (!it->second.empty()) {
+    auto conn = std::move(it->second.back());
+    it->second.pop_back();
+    if (conn->idleAndOpen()) return conn;
+    conn->close();  // closed by the peer, or it sent what nobody asked for
+  }
+  return nullptr;
 }
 
 void ClientPool::giveBack(size_t index, const std::string& key, std::shared_ptr<Connection> conn) {
@@ -146,6 +202,7 @@ struct ClientPool::Call {
   uint16_t port;
   std::string key;  // host:port
   Request req;
+  std::string head;  // req's start line and fields, validated
   ResponseCallback done;
   std::chrono::milliseconds timeout;
   bool allow_retry = true;
@@ -157,12 +214,20 @@ void ClientPool::send(const std::string& host, uint16_t port, Request req, Respo
   req.version(11);
   if (req.find(bhttp::field::host) == req.end()) req.set(bhttp::field::host, host);
   req.keep_alive(true);
+  // The whole body goes with the head: the peer's 100 Continue would only be skipped.
+  req.erase(bhttp::field::expect);
   req.prepare_payload();
-  auto call =
-      std::make_shared<Call>(Call{currentIndex(), host, port, host + ":" + std::to_string(port),
-                                  std::move(req), std::move(done), timeout, true});
+  auto head = serializeHead(req);
+  size_t index = currentIndex();
+  asio::io_context& ioc = *iocs_[index];
+  if (!head.ok()) {
+    // Nothing is written: a request the peer would read differently is not sent at all.
+    return asio::post(ioc, [done = std::move(done), status = head.status()] { done(status); });
+  }
+  auto call = std::make_shared<Call>(Call{index, host, port, host + ":" + std::to_string(port),
+                                          std::move(req), std::move(*head), std::move(done),
+                                          timeout, true});
   // A connection is only ever used on its own context's thread.
-  asio::io_context& ioc = *iocs_[call->index];
   if (ioc.get_executor().running_in_this_thread()) return attempt(std::move(call));
   asio::post(ioc, [self = shared_from_this(), call = std::move(call)]() mutable {
     self->attempt(std::move(call));
@@ -188,10 +253,12 @@ void ClientPool::attempt(std::shared_ptr<Call> call) {
 
 void ClientPool::exchange(std::shared_ptr<Connection> conn, std::shared_ptr<Call> call) {
   Connection* raw = conn.get();
-  const Request& req = call->req;  // kept alive by `call` in the callback
+  // Kept alive by `call` in the callback.
+  const Request& req = call->req;
+  const std::string& head = call->head;
   std::chrono::milliseconds timeout = call->timeout;
   raw->exchange(
-      req, timeout, options_.max_response_bytes,
+      head, req, timeout, options_,
       [self = shared_from_this(), conn = std::move(conn), call = std::move(call)](
           beast::error_code ec, bool got_bytes, Response&& res) mutable {
         if (ec) {
@@ -207,7 +274,7 @@ void ClientPool::exchange(std::shared_ptr<Connection> conn, std::shared_ptr<Call
           return call->done(
               unavailableError("request to " + call->key + " failed: " + ec.message()));
         }
-        if (res.keep_alive()) {
+        if (conn->reusable(res)) {
           self->giveBack(call->index, call->key, std::move(conn));
         } else {
           conn->close();

@@ -23,6 +23,7 @@ struct ClientOptions {
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds request_timeout{60000};
   uint64_t max_response_bytes = 64 * 1024 * 1024;
+  uint32_t max_header_bytes = 64 * 1024;  // of a response's header, and of its trailer
   size_t max_idle_per_host = 64;
 };
 
@@ -40,6 +41,9 @@ class ClientPool : public std::enable_shared_from_this<ClientPool> {
 
   // Sends req to host:port; calls done exactly once. A request that fails on a reused idle
   // connection before any response byte arrived is retried once on a fresh connection.
+  // InvalidArgument, and nothing sent, when its method, target or a header holds what cannot
+  // be written (control characters, a space in the target: see wire.h). A response that cannot
+  // be parsed, or is too large, is Unavailable; its connection is not reused.
   void send(const std::string& host, uint16_t port, Request req, ResponseCallback done,
             std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
 

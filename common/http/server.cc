@@ -3,6 +3,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <optional>
@@ -23,9 +24,21 @@ Response makeResponse(unsigned status, std::string body, std::string_view conten
   return res;
 }
 
+bool isResourceShortage(const boost::system::error_code& ec) {
+  return ec == asio::error::no_descriptors || ec == boost::system::errc::too_many_files_open ||
+         ec == boost::system::errc::too_many_files_open_in_system ||
+         ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
+}
+
 namespace {
 
 constexpr size_t kReadBufferBytes = 8192;
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+std::string errorBody(const char* code, std::string_view message) {
+  return std::string("{\"errorCode\":\"") + code + "\",\"message\":\"" + std::string(message) +
+         "\"}";
+}
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
@@ -41,23 +54,53 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void run() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
+    asio::dispatch(stream_.get_executor(),
+                   [self = shared_from_this()] { self->guarded([&] { self->read(); }); });
   }
 
  private:
+  // How far the request being read has come: each stage has its own deadline.
+  enum class Stage { kIdle, kHeader, kBody };
+
+  // Runs a step of this connection; whatever it throws ends this connection only.
+  template <typename Step>
+  void guarded(Step&& step) noexcept {
+    try {
+      step();
+    } catch (const std::exception& e) {
+      LOG_ERROR_EVERY(10) << "HTTP connection dropped: " << e.what();
+      close();
+    } catch (...) {
+      close();
+    }
+  }
+
   void read() {
     if (state_->closing) return close();
     parser_.emplace();
+    parser_->eager(true);
     parser_->body_limit(options_->max_body_bytes);
     parser_->header_limit(options_->max_header_bytes);
+    continue_sent_ = false;
+    // The connection's first request has header_timeout from the accept (a client that sends
+    // nothing is gone soon); a keep-alive connection may then idle until its next request
+    // starts, and that one's header has header_timeout from its first byte (see needMore).
+    stage_ = first_ ? Stage::kHeader : Stage::kIdle;
     stream_.expires_after(first_ ? options_->header_timeout : options_->idle_timeout);
     first_ = false;
-    bhttp::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->onRead(ec); });
+    // A pipelined request may be in the buffer already.
+    onParsed(parseBuffered(*parser_, buffer_, options_->max_header_bytes));
   }
 
-  void onRead(beast::error_code ec) {
+  void readMore() {
+    asyncReadSome(stream_, buffer_, *parser_, options_->max_header_bytes,
+                  [self = shared_from_this()](beast::error_code ec) {
+                    self->guarded([&] { self->onParsed(ec); });
+                  });
+  }
+
+  void onParsed(beast::error_code ec) {
+    if (ec == bhttp::error::need_more) return needMore();
     if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
         ec == beast::error::timeout || ec == asio::error::connection_reset ||
         ec == asio::error::eof) {
@@ -76,28 +119,74 @@ class Session : public std::enable_shared_from_this<Session> {
       return writeError(400, "ERR_BAD_REQUEST", "malformed HTTP request: " + ec.message());
     }
     stream_.expires_never();
-    Request req = parser_->release();
+    handle(parser_->release());
+  }
+
+  // The request is not complete yet: arm the deadline of the stage it reached, answer
+  // "Expect: 100-continue" once the header is in, and read on.
+  void needMore() {
+    if (stage_ == Stage::kIdle && parser_->got_some()) {
+      stage_ = Stage::kHeader;
+      stream_.expires_after(options_->header_timeout);
+    }
+    if (stage_ != Stage::kBody && parser_->is_header_done()) {
+      stage_ = Stage::kBody;
+      stream_.expires_after(options_->idle_timeout);
+      if (!continue_sent_ && expectsContinue(parser_->get())) {
+        continue_sent_ = true;
+        asio::async_write(stream_, asio::buffer(kContinue),
+                          [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                            self->guarded([&] { ec ? self->close() : self->readMore(); });
+                          });
+        return;
+      }
+    }
+    readMore();
+  }
+
+  static bool expectsContinue(const Request& req) {
+    auto it = req.find(bhttp::field::expect);
+    return it != req.end() && req.version() >= 11 && beast::iequals(it->value(), "100-continue");
+  }
+
+  void handle(Request&& req) {
     keep_alive_ = req.keep_alive();
     state_->in_flight++;
+    awaiting_response_ = true;
     auto self = shared_from_this();
     Responder respond = [self](Response&& res) {
       // Answered on this session's own I/O thread (the usual case: a proxied call completes on
       // the thread that took the request): write now rather than queue behind the reactor.
       if (self->stream_.get_executor().running_in_this_thread()) {
-        return self->write(std::move(res));
+        return self->guarded([&] { self->answer(std::move(res)); });
       }
       auto shared = std::make_shared<Response>(std::move(res));
-      asio::post(self->stream_.get_executor(), [self, shared] { self->write(std::move(*shared)); });
+      asio::post(self->stream_.get_executor(),
+                 [self, shared] { self->guarded([&] { self->answer(std::move(*shared)); }); });
     };
-    (*handler_)(std::move(req), std::move(respond));
+    try {
+      (*handler_)(std::move(req), std::move(respond));
+    } catch (const std::exception& e) {
+      LOG_ERROR_EVERY(10) << "HTTP handler failed: " << e.what();
+      keep_alive_ = false;  // whatever the handler left behind, this connection ends
+      if (awaiting_response_) {
+        awaiting_response_ = false;
+        write(makeResponse(500, errorBody("ERR_INTERNAL", "internal error"), "application/json"));
+      }
+    }
+  }
+
+  // The handler's response: the first one counts (a handler that threw may answer late).
+  void answer(Response&& res) {
+    if (!awaiting_response_) return;
+    awaiting_response_ = false;
+    write(std::move(res));
   }
 
   void writeError(unsigned status, const char* code, const std::string& message) {
     keep_alive_ = false;
     state_->in_flight++;
-    std::string body =
-        std::string("{\"errorCode\":\"") + code + "\",\"message\":\"" + message + "\"}";
-    write(makeResponse(status, std::move(body), "application/json"));
+    write(makeResponse(status, errorBody(code, message), "application/json"));
   }
 
   void write(Response&& res) {
@@ -105,18 +194,34 @@ class Session : public std::enable_shared_from_this<Session> {
     res_.version(11);
     res_.keep_alive(keep_alive_ && !state_->closing);
     res_.prepare_payload();
+    auto head = serializeHead(res_);
+    if (!head.ok()) {
+      // A handler put a line break (or another control) in a header: answering what it built
+      // would split the response.
+      LOG_ERROR_EVERY(10) << "HTTP response refused: " << head.status().message();
+      keep_alive_ = false;
+      res_ = makeResponse(500, errorBody("ERR_INTERNAL", "invalid response header"),
+                          "application/json");
+      res_.keep_alive(false);
+      res_.prepare_payload();
+      head = serializeHead(res_);
+    }
+    head_ = std::move(*head);
     stream_.expires_after(options_->idle_timeout);
-    head_ = serializeHead(res_);
     asyncWriteMessage(stream_, head_, res_,
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
                         self->state_->in_flight--;
-                        if (ec || !self->res_.keep_alive()) return self->close();
-                        self->res_ = {};
-                        self->read();
+                        self->guarded([&] {
+                          if (ec || !self->res_.keep_alive() || !self->keep_alive_) {
+                            return self->close();
+                          }
+                          self->res_ = {};
+                          self->read();
+                        });
                       });
   }
 
-  void close() {
+  void close() noexcept {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     stream_.socket().close(ec);
@@ -132,6 +237,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string head_;  // res_'s start line and fields while it is written
   bool keep_alive_ = true;
   bool first_ = true;
+  bool continue_sent_ = false;
+  bool awaiting_response_ = false;  // the handler has the request and has not answered yet
+  Stage stage_ = Stage::kHeader;
 };
 
 }  // namespace
@@ -172,14 +280,19 @@ class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
     asio::io_context& target = *iocs_[next_++ % iocs_.size()];
     acceptor_.async_accept(target.get_executor(), [self = shared_from_this()](beast::error_code ec,
                                                                               IoSocket socket) {
+      if (ec == asio::error::operation_aborted) return;
       if (ec) {
-        if (ec == asio::error::operation_aborted) return;
-        // Out of descriptors or a transient failure: keep serving others.
-        LOG_WARN << "accept failed: " << ec.message();
+        LOG_WARN_EVERY(10) << "accept failed: " << ec.message();
+        if (isResourceShortage(ec)) return self->backOff();
       } else {
-        socket.set_option(tcp::no_delay(true), ec);
-        std::make_shared<Session>(std::move(socket), self->options_, self->handler_, self->state_)
-            ->run();
+        self->backoff_ = kMinAcceptBackoff;
+        try {
+          socket.set_option(tcp::no_delay(true), ec);
+          std::make_shared<Session>(std::move(socket), self->options_, self->handler_, self->state_)
+              ->run();
+        } catch (const std::exception& e) {
+          LOG_ERROR_EVERY(10) << "cannot serve a connection: " << e.what();
+        }
       }
       if (self->acceptor_.is_open()) self->accept();
     });
@@ -189,13 +302,26 @@ class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
     asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
       beast::error_code ec;
       self->acceptor_.close(ec);
+      self->retry_.cancel();
     });
   }
 
  private:
+  // Out of descriptors (or kernel memory) the pending connection stays in the backlog, so
+  // accepting again at once fails again at once: wait, longer each time, until one succeeds.
+  void backOff() {
+    retry_.expires_after(backoff_);
+    backoff_ = std::min(backoff_ * 2, kMaxAcceptBackoff);
+    retry_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec && self->acceptor_.is_open()) self->accept();
+    });
+  }
+
   std::vector<asio::io_context*> iocs_;
   size_t next_ = 0;
   tcp::acceptor acceptor_;
+  asio::steady_timer retry_{acceptor_.get_executor()};
+  std::chrono::milliseconds backoff_ = kMinAcceptBackoff;
   std::shared_ptr<const ServerOptions> options_;
   std::shared_ptr<Handler> handler_;
   std::shared_ptr<SharedState> state_;

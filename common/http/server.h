@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
+#include <boost/system/error_code.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -25,6 +26,13 @@ struct ServerOptions {
   std::chrono::seconds header_timeout{10};
   std::chrono::seconds idle_timeout{60};
 };
+
+// An accept error after which accepting again at once fails again at once (the connection stays
+// in the backlog): out of descriptors, buffers or memory. Listeners wait before retrying, from
+// kMinAcceptBackoff doubling to kMaxAcceptBackoff, reset by a successful accept.
+bool isResourceShortage(const boost::system::error_code& ec);
+constexpr std::chrono::milliseconds kMinAcceptBackoff{10};
+constexpr std::chrono::milliseconds kMaxAcceptBackoff{1000};
 
 class Server {
  public:

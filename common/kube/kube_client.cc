@@ -501,9 +501,11 @@ Status readWatch(Stream& stream, const std::string& host, const std::string& tar
   if (!token.empty()) req.set(bhttp::field::authorization, "Bearer " + token);
   bhttp::write(stream, req, ec);
   if (ec) return unavailableError(what + ": " + ec.message());
-  boost::beast::flat_buffer buffer;
+  // Bounded: chunk bodies are handed over as they come, so only a head, a chunk line or a
+  // trailer waits here, and none is legitimately this large (Beast bounds no trailer itself).
+  boost::beast::flat_buffer buffer(1 << 20);
   bhttp::response_parser<bhttp::string_body> header_parser;
-  header_parser.body_limit(boost::none);
+  header_parser.body_limit(1 << 20);  // of an error's body; the stream's is unbounded below
   bhttp::read_header(stream, buffer, header_parser, ec);
   if (ec) return unavailableError(what + ": " + ec.message());
   int code = header_parser.get().result_int();

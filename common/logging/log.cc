@@ -91,6 +91,18 @@ void setAppId(std::string app_id) {
 }
 bool enabled(Level level) { return static_cast<int>(level) >= g_level.load(); }
 
+bool RateLimiter::allow(Clock::time_point now, uint64_t* suppressed) {
+  int64_t ticks = now.time_since_epoch().count();
+  int64_t next = next_.load(std::memory_order_relaxed);
+  // Of the callers that find the interval over, the one that moves next_ on logs.
+  if (ticks < next || !next_.compare_exchange_strong(next, ticks + interval_.count())) {
+    suppressed_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  *suppressed = suppressed_.exchange(0, std::memory_order_relaxed);
+  return true;
+}
+
 void write(Level level, std::string_view message) {
   std::string line;
   std::lock_guard<std::mutex> lock(g_mutex);

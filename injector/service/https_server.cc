@@ -10,6 +10,8 @@
 #include <memory>
 #include <optional>
 
+#include "common/http/server.h"
+#include "common/http/wire.h"
 #include "common/logging/log.h"
 
 namespace outrigger::injector::service {
@@ -46,35 +48,92 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.async_handshake(asio::ssl::stream_base::server,
                             [self = shared_from_this()](beast::error_code ec) {
                               if (ec) return;  // scanners, probes without TLS, timeouts
-                              self->read();
+                              self->guarded([&] { self->read(); });
                             });
+  }
+
+  // Runs a step of this connection; whatever it throws ends this connection only.
+  template <typename Step>
+  void guarded(Step&& step) noexcept {
+    try {
+      step();
+    } catch (const std::exception& e) {
+      LOG_ERROR_EVERY(10) << "HTTPS connection dropped: " << e.what();
+      abort();
+    } catch (...) {
+      abort();
+    }
   }
 
   void read() {
     parser_.emplace();
+    parser_->eager(true);
     parser_->body_limit(options_.max_body_bytes);
     parser_->header_limit(options_.max_header_bytes);
+    continue_sent_ = false;
+    // Idle between requests up to idle_timeout; once a request has begun, its header has
+    // header_timeout and its body idle_timeout (see needMore).
+    stage_ = Stage::kIdle;
     beast::get_lowest_layer(stream_).expires_after(options_.idle_timeout);
-    bhttp::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->onRead(ec); });
+    onParsed(http::parseBuffered(*parser_, buffer_, options_.max_header_bytes));
   }
 
-  void onRead(beast::error_code ec) {
+  void readMore() {
+    http::asyncReadSome(stream_, buffer_, *parser_, options_.max_header_bytes,
+                        [self = shared_from_this()](beast::error_code ec) {
+                          self->guarded([&] { self->onParsed(ec); });
+                        });
+  }
+
+  void needMore() {
+    auto& lowest = beast::get_lowest_layer(stream_);
+    if (stage_ == Stage::kIdle && parser_->got_some()) {
+      stage_ = Stage::kHeader;
+      lowest.expires_after(options_.header_timeout);
+    }
+    if (stage_ != Stage::kBody && parser_->is_header_done()) {
+      stage_ = Stage::kBody;
+      lowest.expires_after(options_.idle_timeout);
+      auto expect = parser_->get().find(bhttp::field::expect);
+      if (!continue_sent_ && expect != parser_->get().end() &&
+          beast::iequals(expect->value(), "100-continue")) {
+        continue_sent_ = true;
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        asio::async_write(stream_, asio::buffer(kContinue),
+                          [self = shared_from_this()](beast::error_code ec, size_t) {
+                            self->guarded([&] { ec ? self->close() : self->readMore(); });
+                          });
+        return;
+      }
+    }
+    readMore();
+  }
+
+  void onParsed(beast::error_code ec) {
+    if (ec == bhttp::error::need_more) return needMore();
     if (ec == bhttp::error::end_of_stream) return close();
     if (ec == bhttp::error::body_limit) {
       const auto& req = parser_->get();
       HttpReply reply = handler_->tooLarge(req.target(), options_.max_body_bytes);
       return write(std::move(reply), req.version(), /*keep_alive=*/false, /*drain=*/true);
     }
+    if (ec == bhttp::error::header_limit) {
+      return write({431, "request headers too large\n"}, 11, /*keep_alive=*/false, /*drain=*/true);
+    }
     if (ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category()) {
       return write({400, "malformed HTTP request: " + ec.message() + "\n"}, 11, false, false);
     }
-    if (ec) return;  // timeout, reset, TLS error: nothing to answer on
+    if (ec) return abort();  // timeout, reset, TLS error: nothing to answer on
     const auto& req = parser_->get();
     auto content_type = req.find(bhttp::field::content_type);
     std::string_view ct = content_type == req.end() ? std::string_view() : content_type->value();
-    HttpReply reply = handler_->handle(req.method_string(), req.target(), ct, req.body());
+    HttpReply reply;
+    try {
+      reply = handler_->handle(req.method_string(), req.target(), ct, req.body());
+    } catch (const std::exception& e) {
+      LOG_ERROR_EVERY(10) << "HTTPS handler failed: " << e.what();
+      return write({500, "internal error\n"}, req.version(), false, false);
+    }
     write(std::move(reply), req.version(), req.keep_alive(), false);
   }
 
@@ -91,9 +150,11 @@ class Session : public std::enable_shared_from_this<Session> {
         stream_, *res,
         [self = shared_from_this(), res, keep_alive, drain](beast::error_code ec, size_t) {
           if (ec) return;
-          if (drain) return self->drain();
-          if (keep_alive) return self->read();
-          self->close();
+          self->guarded([&] {
+            if (drain) return self->drain();
+            if (keep_alive) return self->read();
+            self->close();
+          });
         });
   }
 
@@ -105,9 +166,17 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.async_read_some(asio::buffer(*scratch_),
                             [self = shared_from_this()](beast::error_code ec, size_t n) {
                               self->drained_ += n;
-                              if (ec || self->drained_ > kMaxDrainBytes) return self->close();
-                              self->drain();
+                              self->guarded([&] {
+                                if (ec || self->drained_ > kMaxDrainBytes) return self->close();
+                                self->drain();
+                              });
                             });
+  }
+
+  // Without a TLS close_notify: the connection is broken or its peer is not to be trusted.
+  void abort() noexcept {
+    beast::error_code ignored;
+    beast::get_lowest_layer(stream_).socket().close(ignored);
   }
 
   void close() {
@@ -123,7 +192,10 @@ class Session : public std::enable_shared_from_this<Session> {
   const HttpsServerOptions options_;  // a copy: a session may outlive the server object
   const Handler* handler_;
   beast::flat_buffer buffer_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<http::RequestParser> parser_;
+  bool continue_sent_ = false;
+  // How far the request being read has come: each stage has its own deadline.
+  enum class Stage { kIdle, kHeader, kBody } stage_ = Stage::kIdle;
   std::unique_ptr<std::array<char, 16384>> scratch_;  // only for draining a refused body
   size_t drained_ = 0;
 };
@@ -162,18 +234,36 @@ void HttpsServer::stop() {
   asio::post(acceptor_.get_executor(), [this] {
     beast::error_code ec;
     acceptor_.close(ec);
+    retry_.cancel();
   });
 }
 
 void HttpsServer::accept() {
   acceptor_.async_accept(asio::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-    if (!ec) {
-      beast::error_code ignored;
-      socket.set_option(tcp::no_delay(true), ignored);
-      std::make_shared<Session>(std::move(socket), tls_->current(), options_, handler_)->run();
+    if (ec) {
+      LOG_WARN_EVERY(10) << "accept failed: " << ec.message();
+      if (http::isResourceShortage(ec)) return backOff();
+    } else {
+      backoff_ = http::kMinAcceptBackoff;
+      try {
+        beast::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        std::make_shared<Session>(std::move(socket), tls_->current(), options_, handler_)->run();
+      } catch (const std::exception& e) {
+        LOG_ERROR_EVERY(10) << "cannot serve a connection: " << e.what();
+      }
     }
     accept();
+  });
+}
+
+// Out of descriptors the connection stays in the backlog: accepting again at once would spin.
+void HttpsServer::backOff() {
+  retry_.expires_after(backoff_);
+  backoff_ = std::min(backoff_ * 2, http::kMaxAcceptBackoff);
+  retry_.async_wait([this](beast::error_code ec) {
+    if (!ec && acceptor_.is_open()) accept();
   });
 }
 

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -24,6 +25,8 @@ struct HttpsServerOptions {
   uint64_t max_body_bytes = 2 * 1024 * 1024;
   uint32_t max_header_bytes = 16 * 1024;
   std::chrono::milliseconds handshake_timeout{10000};
+  // From a request's first byte to the end of its header.
+  std::chrono::milliseconds header_timeout{10000};
   std::chrono::milliseconds idle_timeout{60000};
 };
 
@@ -42,11 +45,14 @@ class HttpsServer {
 
  private:
   void accept();
+  void backOff();
   boost::asio::io_context& ioc_;
   HttpsServerOptions options_;
   tls::ReloadingServerContext* tls_;
   const Handler* handler_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer retry_{acceptor_.get_executor()};
+  std::chrono::milliseconds backoff_{10};
   uint16_t port_ = 0;
 };
 

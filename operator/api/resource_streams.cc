@@ -10,10 +10,13 @@
 
 #include <boost/beast/core/detail/base64.hpp>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "common/http/router.h"
+#include "common/http/server.h"
 #include "common/logging/log.h"
 
 namespace outrigger::operator_::api {
@@ -22,6 +25,8 @@ namespace {
 
 constexpr size_t kMaxQueuedLines = 1000;  // a sidecar further behind reconnects and relists
 constexpr auto kHeartbeat = std::chrono::seconds(10);
+constexpr size_t kMaxHeaderBytes = 16384;
+constexpr auto kHeaderTimeout = std::chrono::seconds(10);
 
 std::string field(const json::Value& object, const char* a, const char* b) {
   const json::Value* x = json::find(object, a);
@@ -250,7 +255,7 @@ int ResourceStreams::authorize(const std::string& request, const std::string& na
       review = client_.reviewToken(token, {});
     }
     if (!review.ok()) {
-      LOG_WARN << "sidecar stream: TokenReview failed: " << review.status().message();
+      LOG_WARN_EVERY(10) << "sidecar stream: TokenReview failed: " << review.status().message();
       *why = "cannot review the token now";
       return 503;
     }
@@ -294,31 +299,72 @@ Status ResourceStreams::listen(const std::string& address, uint16_t port) {
 }
 
 void ResourceStreams::acceptLoop() {
+  auto backoff = http::kMinAcceptBackoff;
   while (!stopping_) {
     pollfd p{listen_fd_, POLLIN, 0};
     if (::poll(&p, 1, 200) <= 0) continue;
     int fd = ::accept(listen_fd_, nullptr, nullptr);
-    if (fd < 0) continue;
+    if (fd < 0) {
+      int error = errno;
+      LOG_WARN_EVERY(10) << "sidecar stream: accept failed: " << std::strerror(error);
+      if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
+        // The connection stays in the backlog and poll says so at once: wait before retrying.
+        std::this_thread::sleep_for(backoff);
+        backoff = std::min(backoff * 2, http::kMaxAcceptBackoff);
+      }
+      continue;
+    }
+    backoff = http::kMinAcceptBackoff;
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     timeval tv{10, 0};  // a client that never sends its request, or stops reading, is dropped
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     active_++;
-    std::thread([this, fd] {
-      serve(fd);
+    try {
+      std::thread([this, fd] {
+        try {
+          serve(fd);
+        } catch (const std::exception& e) {
+          LOG_ERROR_EVERY(10) << "sidecar stream failed: " << e.what();
+        }
+        active_--;
+      }).detach();
+    } catch (const std::exception& e) {
+      LOG_ERROR_EVERY(10) << "sidecar stream: cannot serve a connection: " << e.what();
+      ::close(fd);
       active_--;
-    }).detach();
+    }
   }
 }
 
 void ResourceStreams::serve(int fd) {
+  // Closed however serve ends (a throw included).
+  struct Closer {
+    int fd;
+    ~Closer() {
+      ::shutdown(fd, SHUT_RDWR);
+      ::close(fd);
+    }
+  } closer{fd};
   std::string request;
   char buf[4096];
-  while (request.find("\r\n\r\n") == std::string::npos && request.size() < 16384) {
+  // The whole head within kHeaderTimeout, however slowly it trickles in.
+  auto deadline = std::chrono::steady_clock::now() + kHeaderTimeout;
+  bool complete = false;
+  while (!(complete = request.find("\r\n\r\n") != std::string::npos) &&
+         request.size() < kMaxHeaderBytes && std::chrono::steady_clock::now() < deadline) {
     ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
     if (n <= 0) break;
     request.append(buf, static_cast<size_t>(n));
+  }
+  if (!complete) {
+    if (request.size() >= kMaxHeaderBytes) {
+      writeAll(fd,
+               "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\n"
+               "Connection: close\r\n\r\n");
+    }
+    return;
   }
   std::string target;
   if (auto sp = request.find(' '); sp != std::string::npos) {
@@ -333,7 +379,6 @@ void ResourceStreams::serve(int fd) {
       p.size() <= prefix.size() + suffix.size() ||
       p.compare(p.size() - suffix.size(), suffix.size(), suffix) != 0) {
     writeAll(fd, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-    ::close(fd);
     return;
   }
   Session session;
@@ -346,12 +391,11 @@ void ResourceStreams::serve(int fd) {
     const char* reason = code == 401   ? "Unauthorized"
                          : code == 403 ? "Forbidden"
                                        : "Service Unavailable";
-    LOG_INFO << "sidecar stream for namespace " << session.namespace_name << " refused (" << code
-             << "): " << why;
+    LOG_INFO_EVERY(10) << "sidecar stream for namespace " << session.namespace_name << " refused ("
+                       << code << "): " << why;
     writeAll(fd, "HTTP/1.1 " + std::to_string(code) + " " + reason +
                      "\r\nContent-Type: application/json\r\nContent-Length: " +
                      std::to_string(text.size()) + "\r\nConnection: close\r\n\r\n" + text);
-    ::close(fd);
     return;
   }
   for (auto& [k, v] : http::parseQuery(query)) {
@@ -367,6 +411,15 @@ void ResourceStreams::serve(int fd) {
     initial.push_back("{\"type\":\"SYNCED\"}");
     sessions_.insert(&session);
   }
+  // Unregistered however serve ends, before `session` goes.
+  struct Unregister {
+    ResourceStreams* self;
+    Session* session;
+    ~Unregister() {
+      std::lock_guard<std::mutex> lock(self->mutex_);
+      self->sessions_.erase(session);
+    }
+  } unregister{this, &session};
   bool ok = writeAll(fd,
                      "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: "
                      "chunked\r\n\r\n");
@@ -383,12 +436,6 @@ void ResourceStreams::serve(int fd) {
     if (!woke) ok = writeChunk(fd, "{\"type\":\"PING\"}");
     for (const auto& line : lines) ok = ok && writeChunk(fd, line);
   }
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    sessions_.erase(&session);
-  }
-  ::shutdown(fd, SHUT_RDWR);
-  ::close(fd);
 }
 
 size_t ResourceStreams::sessionCount() {

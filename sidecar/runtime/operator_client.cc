@@ -235,7 +235,9 @@ Status OperatorClient::streamOnce() {
   bhttp::write(stream, req, ec);
   if (ec) return unavailableError("write: " + ec.message());
 
-  beast::flat_buffer buffer;
+  // Bounded: chunk bodies are handed over as they come, so only the head, a chunk line or a
+  // trailer waits here (Beast bounds no trailer itself): more is a broken or hostile peer.
+  beast::flat_buffer buffer(64 * 1024);
   bhttp::response_parser<bhttp::empty_body> parser;
   parser.body_limit(boost::none);
   stream.expires_after(std::chrono::milliseconds(options_.heartbeat_timeout_ms));
@@ -279,10 +281,17 @@ void OperatorClient::run() {
   int64_t backoff = 100;
   while (!stopping_) {
     connected_once_ = false;
-    Status st = streamOnce();
+    Status st;
+    try {
+      st = streamOnce();
+    } catch (const std::exception& e) {
+      // Beast throws for a field it cannot hold (64 KiB): that stream ends, this thread goes on.
+      st = unavailableError(std::string("stream failed: ") + e.what());
+    }
     if (stopping_) break;
     if (connected_once_) backoff = 100;  // it worked until now: retry quickly
-    LOG_WARN << "operator stream: " << st.message() << "; reconnecting in " << backoff << " ms";
+    LOG_WARN_EVERY(10) << "operator stream: " << st.message() << "; reconnecting in " << backoff
+                       << " ms";
     std::unique_lock<std::mutex> lock(mutex_);
     cv_.wait_for(lock, std::chrono::milliseconds(backoff), [this] { return stopping_.load(); });
     backoff = std::min(backoff * 2, options_.max_backoff_ms);
