@@ -101,7 +101,7 @@ StatusOr<std::string> loadOrCreateTokenFile(const std::string& path) {
   std::string token(buf, n > 0 ? static_cast<size_t>(n) : 0);
   ::explicit_bzero(buf, sizeof(buf));
   while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
-  if (token.size() < 16 || !validHeaderValue(token)) {
+  if (token.size() < 16 || !outrigger::http::validHeaderValue(token)) {
     return failedPreconditionError(path + " holds no usable token (delete it to make a new one)");
   }
   return token;

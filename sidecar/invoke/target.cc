@@ -63,55 +63,18 @@ bool validPath(std::string_view path) {
 }
 
 Status badUrl(std::string_view url, const std::string& why) {
-  return invalidArgumentError("invalid endpoint URL '" + printable(url) + "': " + why);
+  return invalidArgumentError("invalid endpoint URL '" + runtime::printableBytes(url) +
+                              "': " + why);
 }
 
 }  // namespace
-
-bool validHeaderName(std::string_view name) {
-  if (name.empty()) return false;
-  for (unsigned char c : name) {
-    if (!isAlnum(c) && (c == 0 || !std::strchr("!#$%&'*+-.^_`|~", c))) return false;
-  }
-  return true;
-}
-
-bool validHeaderValue(std::string_view value) {
-  for (unsigned char c : value) {
-    if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
-  }
-  return true;
-}
-
-bool validRequestTarget(std::string_view target) {
-  if (target.empty()) return false;
-  for (unsigned char c : target) {
-    if (c <= 0x20 || c == 0x7f) return false;
-  }
-  return true;
-}
-
-std::string printable(std::string_view text) {
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : text) {
-    if (c < 0x20 || c == 0x7f) {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
 
 Status checkAppId(std::string_view id) {
   size_t dot = id.find('.');
   bool valid = id.size() <= 255 && validIdPart(id.substr(0, dot)) &&
                (dot == std::string_view::npos || validIdPart(id.substr(dot + 1)));
   if (valid) return okStatus();
-  return invalidArgumentError("invalid app id '" + printable(id) +
+  return invalidArgumentError("invalid app id '" + runtime::printableBytes(id) +
                               "': expected <app-id> or <app-id>.<namespace> of letters, digits, "
                               "'-' and '_', or an http(s):// URL");
 }
@@ -169,11 +132,12 @@ StatusOr<EndpointUrl> parseEndpointUrl(std::string_view url) {
 
 Status checkHeaders(const outrigger::http::Request& req) {
   for (const auto& field : req) {
-    if (!validHeaderName(field.name_string())) {
+    if (!outrigger::http::validHeaderName(field.name_string())) {
       return invalidArgumentError("invalid header name '" +
-                                  printable(std::string_view(field.name_string())) + "'");
+                                  runtime::printableBytes(std::string_view(field.name_string())) +
+                                  "'");
     }
-    if (!validHeaderValue(field.value())) {
+    if (!outrigger::http::validHeaderValue(field.value())) {
       return invalidArgumentError("header " + std::string(field.name_string()) +
                                   " holds control characters");
     }

@@ -9,18 +9,11 @@
 #include <string_view>
 
 #include "common/http/types.h"
+#include "common/http/wire.h"
 #include "common/status/status.h"
+#include "sidecar/runtime/header_fields.h"
 
 namespace outrigger::sidecar::invoke {
-
-// RFC 9110 field names are tokens.
-bool validHeaderName(std::string_view name);
-// Field values: visible bytes, spaces, tabs and obs-text; no CR, LF, NUL or other controls.
-bool validHeaderValue(std::string_view value);
-// A request target: visible ASCII and obs-text only (no spaces, no controls).
-bool validRequestTarget(std::string_view target);
-// The text as a log line or an error message may show it: control bytes escaped as \xNN.
-std::string printable(std::string_view text);
 
 // An app id as Dapr addresses it: "app" or "app.namespace", each part letters, digits, '-' and
 // '_' (DNS-label-like, as Kubernetes app ids and namespaces are).

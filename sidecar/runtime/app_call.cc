@@ -12,10 +12,11 @@ namespace outrigger::sidecar::runtime {
 void setMetadataHeaders(const std::string& who, const std::map<std::string, std::string>& metadata,
                         outrigger::http::Request& req) {
   for (const auto& [k, v] : metadata) {
-    const char* why = !isHeaderFieldName(k)    ? "not a valid header name"
-                      : !isHeaderFieldValue(v) ? "its value is not a valid header value"
-                      : isFramingHeader(k)     ? "it would frame the request"
-                                               : nullptr;
+    const char* why = !outrigger::http::validHeaderName(k) ? "not a valid header name"
+                      : !outrigger::http::validHeaderValue(v)
+                          ? "its value is not a valid header value"
+                      : isFramingHeader(k) ? "it would frame the request"
+                                           : nullptr;
     if (why) {
       LOG_WARN << who << ": metadata '" << printableBytes(k) << "' not sent to the app: " << why;
       continue;

@@ -37,7 +37,7 @@ void setMetadataHeaders(Response& out, const std::map<std::string, std::string>&
                         std::string_view who) {
   for (const auto& [k, v] : metadata) {
     std::string name = "metadata." + k;
-    if (!runtime::isHeaderFieldName(name) || !runtime::isHeaderFieldValue(v)) {
+    if (!outrigger::http::validHeaderName(name) || !outrigger::http::validHeaderValue(v)) {
       LOG_WARN << who << ": response metadata '" << runtime::printableBytes(k)
                << "' left out: it is not a valid header";
       continue;
@@ -48,7 +48,7 @@ void setMetadataHeaders(Response& out, const std::map<std::string, std::string>&
 
 bool setHeaderIfValid(Response& out, bhttp::field name, std::string_view value,
                       std::string_view who) {
-  if (!runtime::isHeaderFieldValue(value)) {
+  if (!outrigger::http::validHeaderValue(value)) {
     LOG_WARN << who << ": " << bhttp::to_string(name) << " '" << runtime::printableBytes(value)
              << "' left out: it is not a valid header value";
     return false;

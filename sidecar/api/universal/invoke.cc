@@ -20,8 +20,8 @@ Status invokeError(const std::string& app_id, const Status& cause) {
 
 // A request the client got wrong: nothing is sent.
 Status badRequest(const std::string& app_id, const Status& cause) {
-  return Status(cause.code(),
-                "failed to invoke, id: " + invoke::printable(app_id) + ", err: " + cause.message())
+  return Status(cause.code(), "failed to invoke, id: " + runtime::printableBytes(app_id) +
+                                  ", err: " + cause.message())
       .withErrorCode("ERR_DIRECT_INVOKE", 400);
 }
 
@@ -94,7 +94,7 @@ void InvokeApi::invoke(InvokeRequest request, Callback<outrigger::http::Response
   if (!request.query.empty()) path += "?" + request.query;
   // The id, the path and every header go into the request sent on: a CR, LF or space there would
   // let the client write a request of its own.
-  if (!invoke::validRequestTarget(path)) {
+  if (!outrigger::http::validTarget(path)) {
     return done(badRequest(request.app_id,
                            invalidArgumentError("the method path holds spaces or control bytes")));
   }
@@ -141,10 +141,10 @@ void InvokeApi::invoke(InvokeRequest request, Callback<outrigger::http::Response
     req.set(bhttp::field::host, port == 80 ? authority : authority + ":" + std::to_string(port));
     req.set("dapr-caller-app-id", context_.options.app_id);
     for (const auto& [name, value] : headers) {
-      if (!invoke::validHeaderName(name) || !invoke::validHeaderValue(value)) {
+      if (!outrigger::http::validHeaderName(name) || !outrigger::http::validHeaderValue(value)) {
         return done(invokeError(
-            request.app_id, invalidArgumentError("HTTPEndpoint header " + invoke::printable(name) +
-                                                 " is not valid")));
+            request.app_id, invalidArgumentError("HTTPEndpoint header " +
+                                                 runtime::printableBytes(name) + " is not valid")));
       }
       req.set(name, value);
     }

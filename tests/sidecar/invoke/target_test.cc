@@ -19,7 +19,7 @@ TEST(InvokeTargetTest, AppIdsAreDnsLabelLikeWithAnOptionalNamespace) {
        std::vector<std::string>{"", ".", "orders.", ".prod", "a.b.c", "a b", "a/b", "a:1", "a\r\nb",
                                 std::string("a\0b", 3), "a%0d", "a+b", std::string(256, 'a')}) {
     Status s = checkAppId(id);
-    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << printable(id);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << runtime::printableBytes(id);
     EXPECT_EQ(s.message().find('\r'), std::string::npos);  // shown escaped
   }
 }
@@ -67,7 +67,7 @@ TEST(InvokeTargetTest, EndpointUrlsAreParsedStrictly) {
         "http://h..x",
         "http://h\r\n"}) {
     auto parsed = parseEndpointUrl(url);
-    EXPECT_FALSE(parsed.ok()) << printable(url);
+    EXPECT_FALSE(parsed.ok()) << runtime::printableBytes(url);
     if (!parsed.ok()) {
       EXPECT_EQ(parsed.status().code(), StatusCode::kInvalidArgument);
     }
@@ -75,18 +75,19 @@ TEST(InvokeTargetTest, EndpointUrlsAreParsedStrictly) {
 }
 
 TEST(InvokeTargetTest, TargetsAndHeaderFieldsRefuseControlBytesAndSpaces) {
-  EXPECT_TRUE(validRequestTarget("/orders/7?x=1&y=%20z"));
+  EXPECT_TRUE(outrigger::http::validTarget("/orders/7?x=1&y=%20z"));
   for (const std::string& t : std::vector<std::string>{
            "", "/a b", "/a\r\nGET /b", std::string("/a\0b", 4), "/a\x7f", "/a\tb"}) {
-    EXPECT_FALSE(validRequestTarget(t)) << printable(t);
+    EXPECT_FALSE(outrigger::http::validTarget(t)) << runtime::printableBytes(t);
   }
-  EXPECT_TRUE(validHeaderValue("text/plain; q=\"a b\"\tand obs-text \xe9"));
+  EXPECT_TRUE(outrigger::http::validHeaderValue("text/plain; q=\"a b\"\tand obs-text \xe9"));
   for (const std::string& v : std::vector<std::string>{"a\r\nX-Injected: 1", "a\nb", "a\rb",
                                                        std::string("a\0b", 3), "\x01"}) {
-    EXPECT_FALSE(validHeaderValue(v)) << printable(v);
+    EXPECT_FALSE(outrigger::http::validHeaderValue(v)) << runtime::printableBytes(v);
   }
-  EXPECT_TRUE(validHeaderName("X-Custom_1"));
-  for (const char* n : {"", "a b", "a:b", "a\r\n"}) EXPECT_FALSE(validHeaderName(n)) << n;
+  EXPECT_TRUE(outrigger::http::validHeaderName("X-Custom_1"));
+  for (const char* n : {"", "a b", "a:b", "a\r\n"})
+    EXPECT_FALSE(outrigger::http::validHeaderName(n)) << n;
 
   outrigger::http::Request req{outrigger::http::bhttp::verb::get, "/", 11};
   req.set("x-ok", "fine");

@@ -21,18 +21,18 @@ namespace {
 Status checkHeadFields(const Metadata& metadata) {
   for (const auto& [k, v] : metadata) {
     if (k == "path") {
-      if (!runtime::isRequestTargetText(v)) {
+      if (!v.empty() && !outrigger::http::validTarget(v)) {
         return runtime::headFieldError("metadata path '" + runtime::printableBytes(v) +
                                        "' holds spaces or control characters");
       }
       continue;
     }
     if (k.empty() || runtime::isFramingHeader(k)) continue;  // never sent, as Go's client
-    if (!runtime::isHeaderFieldName(k)) {
+    if (!outrigger::http::validHeaderName(k)) {
       return runtime::headFieldError("metadata '" + runtime::printableBytes(k) +
                                      "' is not a valid header name");
     }
-    if (!runtime::isHeaderFieldValue(v)) {
+    if (!outrigger::http::validHeaderValue(v)) {
       return runtime::headFieldError("metadata " + k + " holds CR, LF or other control characters");
     }
   }
