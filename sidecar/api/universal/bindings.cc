@@ -42,7 +42,13 @@ void BindingsApi::invoke(const std::string& name, b::InvokeRequest request,
         }
         return r;
       },
-      std::move(done), inst->outbound);
+      mapFailures<StatusOr<b::InvokeResponse>>(
+          std::move(done),
+          [name](const Status& st) {
+            return Status(st.code(), "error invoking output binding " + name + ": " + st.message())
+                .withErrorCode("ERR_INVOKE_OUTPUT_BINDING", 500);
+          }),
+      inst->outbound);
 }
 
 }  // namespace outrigger::sidecar::api::universal

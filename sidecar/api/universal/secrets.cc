@@ -70,7 +70,15 @@ void SecretsApi::get(const std::string& store, const std::string& key,
         }
         return *r;
       },
-      std::move(done), inst->outbound);
+      mapFailures<StatusOr<SecretMap>>(std::move(done),
+                                       [inst, key](const Status& st) {
+                                         return Status(st.code(),
+                                                       "failed getting secret with key " + key +
+                                                           " from secret store " + inst->spec.name +
+                                                           ": " + st.message())
+                                             .withErrorCode("ERR_SECRET_GET", 500);
+                                       }),
+      inst->outbound);
 }
 
 void SecretsApi::bulk(const std::string& store, std::map<std::string, std::string> metadata,
@@ -102,7 +110,15 @@ void SecretsApi::bulk(const std::string& store, std::map<std::string, std::strin
         }
         return *r;
       },
-      std::move(done), inst->outbound);
+      mapFailures<StatusOr<BulkSecrets>>(std::move(done),
+                                         [inst](const Status& st) {
+                                           return Status(st.code(),
+                                                         "failed getting secrets from secret "
+                                                         "store " +
+                                                             inst->spec.name + ": " + st.message())
+                                               .withErrorCode("ERR_SECRET_GET", 500);
+                                         }),
+      inst->outbound);
 }
 
 }  // namespace outrigger::sidecar::api::universal
