@@ -33,6 +33,29 @@ def wait(what, pred, timeout=20):
     return False
 
 
+def launch(procs, work, args, log, env=None):
+    """Starts args with its output in work/log and the test's environment plus env; kept in procs
+    for stop()."""
+    p = subprocess.Popen(args, stdout=open(os.path.join(work, log), "w"), stderr=subprocess.STDOUT,
+                         env={**os.environ, **(env or {})})
+    procs.append(p)
+    return p
+
+
+def write_kubeconfig(work, server):
+    """A kubeconfig for the test API server at server (a URL); its path."""
+    path = os.path.join(work, "kubeconfig")
+    with open(path, "w") as f:
+        f.write(f"""apiVersion: v1
+kind: Config
+clusters: [{{name: t, cluster: {{server: "{server}"}}}}]
+contexts: [{{name: t, context: {{cluster: t, user: t, namespace: default}}}}]
+current-context: t
+users: [{{name: t, user: {{token: test}}}}]
+""")
+    return path
+
+
 def check(what, cond):
     if not cond:
         failures.append(what)

@@ -26,7 +26,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 OPERATOR, OUTRIGGERD, KUBECTL = sys.argv[1:4]
 sys.path.insert(0, HERE)
-from checks import check, failures, finish, free_port, stop, wait  # noqa: E402
+from checks import check, failures, finish, free_port, launch, stop, wait, write_kubeconfig  # noqa: E402
 
 
 def http(method, url, body=None, headers=None):
@@ -74,10 +74,7 @@ procs = []
 
 
 def start(args, log, env=None):
-    p = subprocess.Popen(args, stdout=open(os.path.join(work, log), "w"), stderr=subprocess.STDOUT,
-                         env={**os.environ, **(env or {})})
-    procs.append(p)
-    return p
+    return launch(procs, work, args, log, env)
 
 
 def start_apiserver(*flags):
@@ -87,15 +84,7 @@ def start_apiserver(*flags):
     return p
 
 
-kubeconfig = os.path.join(work, "kubeconfig")
-with open(kubeconfig, "w") as f:
-    f.write(f"""apiVersion: v1
-kind: Config
-clusters: [{{name: t, cluster: {{server: "http://127.0.0.1:{api_port}"}}}}]
-contexts: [{{name: t, context: {{cluster: t, user: t, namespace: default}}}}]
-current-context: t
-users: [{{name: t, user: {{token: test}}}}]
-""")
+kubeconfig = write_kubeconfig(work, f"http://127.0.0.1:{api_port}")
 
 
 def kubectl(*args, stdin=None):

@@ -22,7 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 OPERATOR = sys.argv[1]
 LEASE_SECONDS = 4
 sys.path.insert(0, HERE)
-from checks import check, failures, finish, free_port, stop, wait  # noqa: E402
+from checks import check, failures, finish, free_port, launch, stop, wait, write_kubeconfig  # noqa: E402
 
 
 def http(method, url, body=None):
@@ -46,9 +46,7 @@ procs = []
 
 
 def start(args, log):
-    p = subprocess.Popen(args, stdout=open(os.path.join(work, log), "w"), stderr=subprocess.STDOUT)
-    procs.append(p)
-    return p
+    return launch(procs, work, args, log)
 
 
 def lease():
@@ -78,15 +76,7 @@ def service_exists(app_id):
     return http("GET", f"{api}/api/v1/namespaces/default/services/{app_id}-dapr")[0] == 200
 
 
-kubeconfig = os.path.join(work, "kubeconfig")
-with open(kubeconfig, "w") as f:
-    f.write(f"""apiVersion: v1
-kind: Config
-clusters: [{{name: t, cluster: {{server: "{api}"}}}}]
-contexts: [{{name: t, context: {{cluster: t, user: t, namespace: default}}}}]
-current-context: t
-users: [{{name: t, user: {{token: test}}}}]
-""")
+kubeconfig = write_kubeconfig(work, api)
 
 try:
     start([sys.executable, os.path.join(HERE, "fake_apiserver.py"), "--port", str(api_port),

@@ -22,7 +22,7 @@ import yaml
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUTRIGGERD, INJECTOR, OPERATOR = sys.argv[1:4]
 sys.path.insert(0, os.path.join(HERE, "..", "..", "operator"))
-from checks import check, failures, finish, free_port, stop, wait  # noqa: E402
+from checks import check, failures, finish, free_port, launch, stop, wait, write_kubeconfig  # noqa: E402
 
 TOKEN = "attack-test-token"
 work = tempfile.mkdtemp(prefix="outrigger-attack-")
@@ -30,10 +30,7 @@ procs = []
 
 
 def start(args, log, env=None):
-    p = subprocess.Popen(args, stdout=open(os.path.join(work, log), "w"), stderr=subprocess.STDOUT,
-                         env={**os.environ, **(env or {})})
-    procs.append(p)
-    return p
+    return launch(procs, work, args, log, env)
 
 
 def raw(port, data, tls=False, read_all=True, timeout=10):
@@ -183,15 +180,7 @@ for name in sorted(os.listdir(crds)):
             f"http://127.0.0.1:{api_port}/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
             data=json.dumps(doc).encode(), method="POST",
             headers={"Content-Type": "application/json"}), timeout=5)
-kubeconfig = os.path.join(work, "kubeconfig")
-with open(kubeconfig, "w") as f:
-    f.write(f"""apiVersion: v1
-kind: Config
-clusters: [{{name: t, cluster: {{server: "http://127.0.0.1:{api_port}"}}}}]
-contexts: [{{name: t, context: {{cluster: t, user: t, namespace: default}}}}]
-current-context: t
-users: [{{name: t, user: {{token: test}}}}]
-""")
+kubeconfig = write_kubeconfig(work, f"http://127.0.0.1:{api_port}")
 op_port, op_healthz, op_metrics = free_port(), free_port(), free_port()
 operator = start([OPERATOR, "--kubeconfig", kubeconfig, "--listen-address", "127.0.0.1",
                   "--port", str(op_port), "--healthz-port", str(op_healthz), "--metrics-port",
