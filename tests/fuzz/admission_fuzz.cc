@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "injector/service/admission.h"
+#include "tests/fuzz/repeat_mutator.h"
 
 namespace {
 

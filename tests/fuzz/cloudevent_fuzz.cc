@@ -11,6 +11,7 @@
 #include "common/json/json.h"
 #include "sidecar/pubsub/cloudevent.h"
 #include "sidecar/pubsub/subscriptions.h"
+#include "tests/fuzz/repeat_mutator.h"
 
 namespace {
 

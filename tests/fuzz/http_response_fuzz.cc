@@ -13,6 +13,7 @@
 
 #include "common/http/client.h"
 #include "common/logging/log.h"
+#include "tests/fuzz/repeat_mutator.h"
 
 namespace {
 
@@ -22,8 +23,13 @@ using tcp = asio::ip::tcp;
 
 struct Harness {
   asio::io_context ioc;
-  tcp::acceptor acceptor{ioc, tcp::endpoint(asio::ip::address_v4::loopback(), 0)};
+  uint32_t next_address = 0;
   Harness() { outrigger::logging::setLevel(outrigger::logging::Level::kError); }
+  // A new address of 127/8 each time: the TIME_WAIT of thousands of connections a second would
+  // use up the ports of one.
+  asio::ip::address_v4 nextAddress() {
+    return asio::ip::address_v4(0x7f000001 + 1 + next_address++ % 0xfffffd);
+  }
 };
 
 }  // namespace
@@ -31,17 +37,18 @@ struct Harness {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static Harness* harness = new Harness();
   asio::io_context& ioc = harness->ioc;
+  tcp::acceptor acceptor(ioc, tcp::endpoint(harness->nextAddress(), 0));
   // A fresh pool each time: no connection of an earlier input is reused.
   auto pool = outrigger::http::ClientPool::create(ioc, outrigger::http::ClientOptions{});
   bool answered = false;
-  pool->send("127.0.0.1", harness->acceptor.local_endpoint().port(),
+  pool->send(acceptor.local_endpoint().address().to_string(), acceptor.local_endpoint().port(),
              outrigger::http::Request{bhttp::verb::get, "/fuzz", 11},
              [&](outrigger::StatusOr<outrigger::http::Response>) { answered = true; });
 
   tcp::socket peer(ioc);
   asio::streambuf request;
   bool written = false;
-  harness->acceptor.async_accept(peer, [&](boost::system::error_code ec) {
+  acceptor.async_accept(peer, [&](boost::system::error_code ec) {
     if (ec) std::abort();
     // The whole request first, so that closing does not reset it.
     asio::async_read_until(peer, request, "\r\n\r\n", [&](boost::system::error_code, size_t) {

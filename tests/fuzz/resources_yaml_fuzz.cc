@@ -17,6 +17,7 @@
 #include "sidecar/runtime/compstore.h"
 #include "sidecar/runtime/http_endpoints.h"
 #include "sidecar/runtime/resources.h"
+#include "tests/fuzz/repeat_mutator.h"
 
 namespace {
 

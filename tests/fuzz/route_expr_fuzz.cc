@@ -6,6 +6,7 @@
 
 #include "common/json/json.h"
 #include "sidecar/pubsub/expr.h"
+#include "tests/fuzz/repeat_mutator.h"
 
 namespace {
 
