@@ -20,6 +20,9 @@ CC=clang-14 CXX=clang++-14 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_T
   -DOUTRIGGER_FUZZ=ON "${launcher[@]}" >/dev/null
 cmake --build "$build" -j "$(nproc)" --target fuzz_targets
 
+# A 1 MiB stack, an eighth of a thread's default: unbounded recursion (nested JSON, rules) then
+# overflows at an eighth of the depth, which a bounded run reaches.
+ulimit -s 1024
 export ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$fuzz/ubsan.supp"
 common=(-rss_limit_mb=2048 -timeout=10 -print_final_stats=1)
