@@ -37,6 +37,8 @@ struct Harness {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static Harness* harness = new Harness();
   asio::io_context& ioc = harness->ioc;
+  // The context stops whenever it runs out of work, as at the end of the previous input.
+  ioc.restart();
   tcp::acceptor acceptor(ioc, tcp::endpoint(harness->nextAddress(), 0));
   // A fresh pool each time: no connection of an earlier input is reused.
   auto pool = outrigger::http::ClientPool::create(ioc, outrigger::http::ClientOptions{});
