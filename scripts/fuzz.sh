@@ -49,7 +49,7 @@ for t in "${targets[@]}"; do
     echo "fuzz: $t: ${#inputs[@]} regression input(s) pass"
   else
     echo "fuzz: $t: a regression input FAILS (log: $work/$t.replay.log)"
-    grep -E "ERROR|SUMMARY|Running:" "$work/$t.replay.log" | tail -5 || true
+    grep -E "^Running:|what\(\)|ERROR|^SUMMARY" "$work/$t.replay.log" | tail -4 || true
     failed=1
   fi
 done
@@ -74,7 +74,7 @@ summary() {
     echo "fuzz: $t: ok, ${runs:-?} inputs in ${seconds}s (${cov:-no stats})"
   else
     echo "fuzz: $t: FAILED after ${runs:-?} inputs (log: $log)"
-    grep -E "^==[0-9]+==ERROR|^SUMMARY|Test unit written" "$log" | head -5 || true
+    grep -E "what\(\)|^==[0-9]+== ?ERROR|^SUMMARY|Test unit written" "$log" | head -4 || true
     failed=1
   fi
 }
