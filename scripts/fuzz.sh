@@ -30,7 +30,7 @@ common=(-rss_limit_mb=2048 -timeout=10 -print_final_stats=1)
 # Per target: the largest input worth trying (the crashes of issue 12 need a trailer field of
 # 64 KiB and tens of thousands of nested brackets) and its dictionary.
 declare -A max_len=([http_request]=200000 [http_response]=200000 [dapr_api]=200000
-  [cloudevent]=200000 [admission]=200000 [resources_yaml]=65536 [route_expr]=65536
+  [cloudevent]=65536 [admission]=200000 [resources_yaml]=65536 [route_expr]=65536
   [cron]=256 [duration]=256)
 declare -A dict=([http_request]=http.dict [http_response]=http.dict [dapr_api]=json.dict
   [cloudevent]=json.dict [admission]=json.dict)
