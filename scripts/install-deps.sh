@@ -10,6 +10,8 @@ PACKAGES=(
   libcpprest-dev libssl-dev libyaml-cpp-dev rapidjson-dev prometheus-cpp-dev
   libhiredis-dev libpq-dev librdkafka-dev librabbitmq-dev libsqlite3-dev libmosquitto-dev
   libgtest-dev libgmock-dev
+  # fuzz targets (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes
+  clang-14 libclang-rt-14-dev
   # servers the tests start on loopback
   redis-server postgresql rabbitmq-server mosquitto
   # integration tests (JS SDK) and offline Kubernetes checks

@@ -81,11 +81,21 @@ StatusOr<std::vector<Token>> tokenize(const std::string& s) {
   return out;
 }
 
+// Parsing, evaluating and freeing a rule recurse on its depth: a rule is one line of a
+// subscription, so its length and nesting are bounded (an app's 5000 parentheses overflowed the
+// stack, found by tests/fuzz/route_expr_fuzz).
+constexpr size_t kMaxTokens = 1024;
+constexpr int kMaxNesting = 64;
+
 class Parser {
  public:
   explicit Parser(std::vector<Token> tokens) : t_(std::move(tokens)) {}
 
   StatusOr<std::shared_ptr<Node>> parse() {
+    if (t_.size() > kMaxTokens) {
+      return invalidArgumentError("the expression is longer than " + std::to_string(kMaxTokens) +
+                                  " elements");
+    }
     ASSIGN_OR_RETURN(auto n, parseOr());
     if (peek().type != Token::Type::kEnd) return unsupported(peek());
     return n;
@@ -107,7 +117,25 @@ class Parser {
                                 "startsWith/endsWith/contains)");
   }
 
+  // Counts one level of nesting while it lives.
+  class Nested {
+   public:
+    explicit Nested(int* depth) : depth_(depth) { ++*depth_; }
+    ~Nested() { --*depth_; }
+    bool tooDeep() const { return *depth_ > kMaxNesting; }
+
+   private:
+    int* depth_;
+  };
+  Status tooDeep() const {
+    return invalidArgumentError("the expression nests deeper than " + std::to_string(kMaxNesting) +
+                                " levels");
+  }
+
+  // Entered once per level of parentheses or method arguments.
   StatusOr<std::shared_ptr<Node>> parseOr() {
+    Nested nested(&depth_);
+    if (nested.tooDeep()) return tooDeep();
     ASSIGN_OR_RETURN(auto left, parseAnd());
     while (accept("||")) {
       ASSIGN_OR_RETURN(auto right, parseAnd());
@@ -151,6 +179,8 @@ class Parser {
 
   StatusOr<std::shared_ptr<Node>> parseUnary() {
     if (accept("!")) {
+      Nested nested(&depth_);
+      if (nested.tooDeep()) return tooDeep();
       ASSIGN_OR_RETURN(auto inner, parseUnary());
       auto n = std::make_shared<Node>();
       n->kind = Node::Kind::kNot;
@@ -232,6 +262,7 @@ class Parser {
 
   std::vector<Token> t_;
   size_t i_ = 0;
+  int depth_ = 0;
 };
 
 // A runtime value; `missing` when a field does not exist.

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 
 namespace outrigger::sidecar::runtime {
 
@@ -66,8 +67,11 @@ bool parseInt(std::string_view text, int64_t* out) {
 bool parseDurationMs(std::string_view text, int64_t* out) {
   if (text.empty()) return false;
   int64_t plain;
+  // Beyond int64 milliseconds (292 million years) is an error, as Go's ParseDuration overflows:
+  // 9223372036854775807 seconds was an overflowing multiplication (found by duration_fuzz).
+  constexpr int64_t kMaxMs = std::numeric_limits<int64_t>::max();
   if (parseInt(text, &plain)) {
-    if (plain < 0) return false;
+    if (plain < 0 || plain > kMaxMs / 1000) return false;
     *out = plain * 1000;
     return true;
   }
@@ -107,6 +111,7 @@ bool parseDurationMs(std::string_view text, int64_t* out) {
       return false;
     total_ms += number * scale;
   }
+  if (!(total_ms < static_cast<double>(kMaxMs))) return false;
   *out = static_cast<int64_t>(std::llround(total_ms));
   return true;
 }

@@ -1,5 +1,7 @@
 #include "sidecar/runtime/resources.h"
 
+#include <yaml-cpp/eventhandler.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -26,6 +28,49 @@ std::string scalarText(const YAML::Node& node) {
   YAML::Emitter out;
   out << YAML::Flow << YAML::DoubleQuoted << node;
   return out.c_str();
+}
+
+// Parses without building anything: only counts documents.
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+constexpr size_t kMaxDocumentsPerFile = 1000;
+
+// yaml-cpp 0.7's LoadAll never returns on some malformed files (",n\n:" is an endless stream of
+// empty documents, found by tests/fuzz/resources_yaml_fuzz): the documents are counted first,
+// with a bound.
+StatusOr<std::vector<YAML::Node>> loadDocuments(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return invalidArgumentError(path + ": cannot read the file");
+  std::stringstream text;
+  text << in.rdbuf();
+  try {
+    std::istringstream counting(text.str());
+    YAML::Parser parser(counting);
+    DocumentCounter counter;
+    for (size_t n = 0; parser.HandleNextDocument(counter);) {
+      if (++n > kMaxDocumentsPerFile) {
+        return invalidArgumentError(path + ": invalid YAML: more than " +
+                                    std::to_string(kMaxDocumentsPerFile) + " documents");
+      }
+    }
+    return YAML::LoadAll(text.str());
+  } catch (const YAML::Exception& e) {
+    return invalidArgumentError(path + ": invalid YAML: " + e.what());
+  }
 }
 
 bool isValidName(const std::string& name) {
@@ -151,12 +196,7 @@ StatusOr<Resources> loadResources(const std::vector<std::string>& dirs, const st
       return invalidArgumentError("cannot list resources path '" + dir + "': " + ec.message());
     std::sort(files.begin(), files.end());
     for (const auto& file : files) {
-      std::vector<YAML::Node> docs;
-      try {
-        docs = YAML::LoadAllFromFile(file.string());
-      } catch (const YAML::Exception& e) {
-        return invalidArgumentError(file.string() + ": invalid YAML: " + e.what());
-      }
+      ASSIGN_OR_RETURN(std::vector<YAML::Node> docs, loadDocuments(file.string()));
       for (size_t i = 0; i < docs.size(); ++i) {
         const YAML::Node& doc = docs[i];
         if (!doc || doc.IsNull()) continue;

@@ -54,5 +54,31 @@ TEST(RoutingExpressionTest, RejectsWhatItDoesNotSupport) {
   }
 }
 
+// Parsing, evaluating and freeing recurse on the depth: 5000 parentheses overflowed the stack.
+TEST(RoutingExpressionTest, NestingAndLengthAreBounded) {
+  auto nested = [](int n, const std::string& open, const std::string& close) {
+    std::string s;
+    for (int i = 0; i < n; ++i) s += open;
+    s += "event.type == 'x'";
+    for (int i = 0; i < n; ++i) s += close;
+    return s;
+  };
+  EXPECT_TRUE(eval(nested(60, "(", ")"), R"({"type":"x"})"));
+  EXPECT_TRUE(eval(nested(20, "!!(", ")"), R"({"type":"x"})"));
+  for (const std::string& deep :
+       {nested(100, "(", ")"), nested(100, "!", ""), nested(100, "event.type.contains(", ")")}) {
+    auto e = RoutingExpression::compile(deep);
+    ASSERT_FALSE(e.ok());
+    EXPECT_NE(e.status().message().find("nests deeper than 64 levels"), std::string::npos)
+        << e.status().message().substr(e.status().message().size() - 100);
+  }
+  EXPECT_FALSE(RoutingExpression::compile(nested(5000, "(", ")")).ok());
+  std::string chain = "event.type == 'a'";
+  for (int i = 0; i < 5000; ++i) chain += " || event.type == 'a'";
+  auto e = RoutingExpression::compile(chain);
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.status().message().find("longer than 1024 elements"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace outrigger::sidecar::pubsub

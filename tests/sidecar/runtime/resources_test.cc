@@ -161,6 +161,12 @@ TEST_F(ResourcesTest, DeeplyNestedYamlIsAnErrorNotACrash) {
   }
 }
 
+// yaml-cpp's LoadAll alone never returns on this file: empty documents without end.
+TEST_F(ResourcesTest, EndlessDocumentStreamIsAnError) {
+  write("endless.yaml", ",n\n:");
+  expectError({"endless.yaml", "invalid YAML", "more than 1000 documents"});
+}
+
 TEST_F(ResourcesTest, MissingFieldsAreNamed) {
   struct Case {
     std::string text;

@@ -42,8 +42,9 @@ void CronBinding::loop(InputHandler handler) {
     std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
     event.metadata["readTimeUTC"] = buf;
     auto r = handler(event);
-    if (!r.ok())
+    if (!r.ok()) {
       LOG_WARN << "cron binding: the app did not take the event: " << r.status().message();
+    }
     lock.lock();
     now = std::chrono::duration_cast<std::chrono::seconds>(clock::now().time_since_epoch()).count();
     next = schedule_->next(std::max(now, next));

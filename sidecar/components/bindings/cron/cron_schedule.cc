@@ -1,6 +1,8 @@
 #include "sidecar/components/bindings/cron/cron_schedule.h"
 
+#include <algorithm>
 #include <cctype>
+#include <climits>
 #include <sstream>
 #include <vector>
 
@@ -25,7 +27,8 @@ bool parseNumber(std::string s, int lo, const char* const* names, int names_base
     }
   }
   int64_t v;
-  if (!runtime::parseInt(s, &v)) return false;
+  // Within int, so that 4294967297 is not taken for 1.
+  if (!runtime::parseInt(s, &v) || v < INT_MIN || v > INT_MAX) return false;
   *out = static_cast<int>(v);
   (void)lo;
   return true;
@@ -47,7 +50,9 @@ Status parseField(const std::string& field, int lo, int hi, const char* const* n
         return invalidArgumentError(std::string("bad step in the ") + what + " field: '" + part +
                                     "'");
       }
-      step = static_cast<int>(s);
+      // A step beyond the range fires once; as an int, */3333333331 was a negative step that
+      // walked out of the field (found by cron_fuzz).
+      step = static_cast<int>(std::min<int64_t>(s, hi - lo + 1));
       part = part.substr(0, slash);
     }
     int a = lo, b = hi;

@@ -41,6 +41,11 @@ TEST(CronScheduleTest, RejectsBadSchedules) {
                           "5-1 * * * *", "x * * * *"}) {
     EXPECT_FALSE(CronSchedule::parse(bad).ok()) << bad;
   }
+  // Numbers beyond int: a step fires once, a value is refused (not wrapped around to 1).
+  auto huge_step = CronSchedule::parse("0 */3333333331 * * * *");
+  ASSERT_TRUE(huge_step.ok());
+  EXPECT_EQ(huge_step->next(kNewYear), kNewYear + 3600);
+  EXPECT_FALSE(CronSchedule::parse("4294967297 * * * *").ok());
   auto never = CronSchedule::parse("0 0 0 30 FEB *");
   ASSERT_TRUE(never.ok());
   EXPECT_EQ(never->next(kNewYear), -1);
