@@ -90,6 +90,12 @@ TEST_F(MqttClientTest, RoundTripsAtEveryQos) {
     ASSERT_TRUE(
         pub.publish("qos/" + std::to_string(qos), bytes + std::to_string(qos), qos, false).ok());
     auto m = inbox.next();
+    // QoS 1 is at least once: a loaded machine may see the qos/1 message twice (a resend after a
+    // late PUBACK). A duplicate is legal; a loss or a wrong message is not.
+    while (m && qos == 2 && m->first.topic == "qos/1") {
+      m->second->release();
+      m = inbox.next();
+    }
     ASSERT_TRUE(m) << "qos " << qos;
     EXPECT_EQ(m->first.topic, "qos/" + std::to_string(qos));
     EXPECT_EQ(m->first.payload, bytes + std::to_string(qos));
