@@ -87,6 +87,16 @@ std::string RabbitMqServer::url() const {
   return "amqp://guest:guest@127.0.0.1:" + std::to_string(port_) + "/";
 }
 
+std::string RabbitMqServer::startOnFreshPorts(int attempts) {
+  std::string err;
+  for (int i = 0; i < attempts; ++i) {
+    err = start();
+    if (err.empty()) return err;
+    port_ = dist_port_ = epmd_port_ = 0;
+  }
+  return err;
+}
+
 std::string RabbitMqServer::start() {
   if (!fs::exists(kRabbitServer) || epmdBinary().empty()) {
     return std::string(kRabbitServer) +

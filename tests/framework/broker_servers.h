@@ -18,6 +18,9 @@ class RabbitMqServer : public ServerProcess {
  public:
   ~RabbitMqServer() override;
   std::string start() override;  // the same ports on every start
+  // A first start that failed (a port taken between picking and binding it, which the Erlang
+  // distribution port is prone to on a busy machine) tries again on new ports, up to `attempts`.
+  std::string startOnFreshPorts(int attempts);
   // amqp://guest:guest@127.0.0.1:<port>/ (guest may log in from loopback only, which this is).
   std::string url() const;
 

@@ -12,7 +12,7 @@ namespace outrigger::testing {
 
 inline RabbitMqServer& sharedRabbitMq() {
   static RabbitMqServer server;
-  static std::string started = server.start();
+  static std::string started = server.startOnFreshPorts(3);
   EXPECT_EQ(started, "");
   return server;
 }

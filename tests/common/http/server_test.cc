@@ -215,6 +215,11 @@ TEST_F(ServerTest, HeaderTimeoutAppliesToEveryRequestOfAConnection) {
 }
 
 TEST(ServerDescriptors, ExhaustionBacksOffLogsLittleAndRecovers) {
+#ifdef __SANITIZE_ADDRESS__
+  // UBSan's vptr check probes memory through a pipe: with every descriptor taken it reports a
+  // false "invalid vptr" in the child. The release build runs this test.
+  GTEST_SKIP() << "needs free descriptors under the sanitizers";
+#endif
   char log_path[] = "/tmp/http-server-fds-XXXXXX";
   int log_fd = mkstemp(log_path);
   ASSERT_GE(log_fd, 0);
