@@ -285,7 +285,7 @@ class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
         LOG_WARN_EVERY(10) << "accept failed: " << ec.message();
         if (isResourceShortage(ec)) return self->backOff();
       } else {
-        self->backoff_ = kMinAcceptBackoff;
+        self->backoff_.reset();
         try {
           socket.set_option(tcp::no_delay(true), ec);
           std::make_shared<Session>(std::move(socket), self->options_, self->handler_, self->state_)
@@ -310,8 +310,7 @@ class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
   // Out of descriptors (or kernel memory) the pending connection stays in the backlog, so
   // accepting again at once fails again at once: wait, longer each time, until one succeeds.
   void backOff() {
-    retry_.expires_after(backoff_);
-    backoff_ = std::min(backoff_ * 2, kMaxAcceptBackoff);
+    retry_.expires_after(backoff_.next());
     retry_.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (!ec && self->acceptor_.is_open()) self->accept();
     });
@@ -321,7 +320,7 @@ class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
   size_t next_ = 0;
   tcp::acceptor acceptor_;
   asio::steady_timer retry_{acceptor_.get_executor()};
-  std::chrono::milliseconds backoff_ = kMinAcceptBackoff;
+  AcceptBackoff backoff_;
   std::shared_ptr<const ServerOptions> options_;
   std::shared_ptr<Handler> handler_;
   std::shared_ptr<SharedState> state_;

@@ -4,6 +4,7 @@
 // count of requests in flight so shutdown can drain them. Each io_context given to it must be run
 // by exactly one thread: a connection's handlers then never run concurrently, without strands.
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/system/error_code.hpp>
@@ -28,11 +29,26 @@ struct ServerOptions {
 };
 
 // An accept error after which accepting again at once fails again at once (the connection stays
-// in the backlog): out of descriptors, buffers or memory. Listeners wait before retrying, from
-// kMinAcceptBackoff doubling to kMaxAcceptBackoff, reset by a successful accept.
+// in the backlog): out of descriptors, buffers or memory. Listeners wait before retrying
+// (AcceptBackoff).
 bool isResourceShortage(const boost::system::error_code& ec);
 constexpr std::chrono::milliseconds kMinAcceptBackoff{10};
 constexpr std::chrono::milliseconds kMaxAcceptBackoff{1000};
+
+// How long a listener waits after each resource shortage in a row: kMinAcceptBackoff doubling to
+// kMaxAcceptBackoff, from the start again after a successful accept (reset).
+class AcceptBackoff {
+ public:
+  std::chrono::milliseconds next() {
+    auto delay = delay_;
+    delay_ = std::min(delay_ * 2, kMaxAcceptBackoff);
+    return delay;
+  }
+  void reset() { delay_ = kMinAcceptBackoff; }
+
+ private:
+  std::chrono::milliseconds delay_ = kMinAcceptBackoff;
+};
 
 class Server {
  public:

@@ -245,7 +245,7 @@ void HttpsServer::accept() {
       LOG_WARN_EVERY(10) << "accept failed: " << ec.message();
       if (http::isResourceShortage(ec)) return backOff();
     } else {
-      backoff_ = http::kMinAcceptBackoff;
+      backoff_.reset();
       try {
         beast::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
@@ -260,8 +260,7 @@ void HttpsServer::accept() {
 
 // Out of descriptors the connection stays in the backlog: accepting again at once would spin.
 void HttpsServer::backOff() {
-  retry_.expires_after(backoff_);
-  backoff_ = std::min(backoff_ * 2, http::kMaxAcceptBackoff);
+  retry_.expires_after(backoff_.next());
   retry_.async_wait([this](beast::error_code ec) {
     if (!ec && acceptor_.is_open()) accept();
   });

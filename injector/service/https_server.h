@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "common/http/server.h"
 #include "common/status/status.h"
 #include "common/tls/server_context.h"
 #include "injector/service/handler.h"
@@ -52,7 +53,7 @@ class HttpsServer {
   const Handler* handler_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer retry_{acceptor_.get_executor()};
-  std::chrono::milliseconds backoff_{10};
+  http::AcceptBackoff backoff_;
   uint16_t port_ = 0;
 };
 

@@ -299,7 +299,7 @@ Status ResourceStreams::listen(const std::string& address, uint16_t port) {
 }
 
 void ResourceStreams::acceptLoop() {
-  auto backoff = http::kMinAcceptBackoff;
+  http::AcceptBackoff backoff;
   while (!stopping_) {
     pollfd p{listen_fd_, POLLIN, 0};
     if (::poll(&p, 1, 200) <= 0) continue;
@@ -307,14 +307,14 @@ void ResourceStreams::acceptLoop() {
     if (fd < 0) {
       int error = errno;
       LOG_WARN_EVERY(10) << "sidecar stream: accept failed: " << std::strerror(error);
-      if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
+      if (http::isResourceShortage(
+              boost::system::error_code(error, boost::system::system_category()))) {
         // The connection stays in the backlog and poll says so at once: wait before retrying.
-        std::this_thread::sleep_for(backoff);
-        backoff = std::min(backoff * 2, http::kMaxAcceptBackoff);
+        std::this_thread::sleep_for(backoff.next());
       }
       continue;
     }
-    backoff = http::kMinAcceptBackoff;
+    backoff.reset();
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     timeval tv{10, 0};  // a client that never sends its request, or stops reading, is dropped
